@@ -1,0 +1,169 @@
+/** Wires config → store → services → HTTP. The one place that knows everything. */
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import selfsigned from 'selfsigned';
+import type { Config } from './config.js';
+import { OffsetClock } from './clock.js';
+import { Store } from './store/store.js';
+import { loadOrCreateSigningKey, readServerFile, writeServerFile } from './identity/keys.js';
+import { DEFAULT_APP_ID, TokenVerifier, type Principal } from './identity/tokens.js';
+import { BACKUP_RESTORE_PERMISSIONS } from './http/permissions.js';
+import { Tenants } from './backup/tenants.js';
+import { Scheduler } from './engine/scheduler.js';
+import { EventBus, type Core } from './core.js';
+import { buildServer } from './http/server.js';
+import { serviceRoutes, metadataRoutes } from './http/routes/service.js';
+import { adminRoutes } from './http/routes/admin.js';
+import type { Area } from './area.js';
+import { mailArea } from './mail/area.js';
+import { protectionArea } from './backup/protection/area.js';
+import { vaultArea } from './vault/area.js';
+import { restoreSessionsArea } from './backup/restoreSessions/area.js';
+import { engineArea } from './engine/area.js';
+
+/** In dependency order: later areas build on earlier ones (and seed the demo after them). */
+export const AREAS: Area[] = [mailArea, protectionArea, vaultArea, restoreSessionsArea, engineArea];
+
+/** The demo tenant's id (documented in the README). */
+export const DEMO_TENANT_ID = 'c0ffee00-0000-4000-8000-000000000001';
+
+export interface App {
+  core: Core;
+  server: FastifyInstance;
+  /** Listens and resolves with the base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createApp(config: Config): Promise<App> {
+  const dataDir = config.dataDir;
+  if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
+  const store = await Store.open({ file: dataDir ? path.join(dataDir, 'mailvault.db') : undefined, databaseUrl: config.databaseUrl });
+  const clock = new OffsetClock();
+  const savedOffset = await store.db.selectFrom('server_state').select('value').where('key', '=', 'clock_offset_ms').executeTakeFirst();
+  if (savedOffset) clock.restoreOffset(Number(savedOffset.value));
+  const key = await loadOrCreateSigningKey(dataDir);
+
+  let serverFile = readServerFile(dataDir);
+  const defaultTenantId = config.demo ? DEMO_TENANT_ID : serverFile?.defaultTenantId ?? crypto.randomUUID();
+  if (!serverFile || serverFile.defaultTenantId !== defaultTenantId) {
+    serverFile = { defaultTenantId };
+    writeServerFile(dataDir, serverFile);
+  }
+
+  const logError = (name: string, error: unknown) => {
+    if (config.logLevel !== 'silent') console.error(`[mailvault] scheduled task ${name} failed:`, error);
+  };
+  const core: Core = {
+    config,
+    clock,
+    store,
+    key,
+    verifier: new TokenVerifier(key),
+    tenants: new Tenants(store, clock),
+    scheduler: new Scheduler(() => clock.now(), logError),
+    defaultTenantId,
+    events: { mailChanged: new EventBus(), protectionChanged: new EventBus() },
+    anonymousPrincipal: (): Principal => ({
+      tenantId: defaultTenantId,
+      kind: 'application',
+      appId: DEFAULT_APP_ID,
+      appDisplayName: 'Mailvault anonymous developer',
+      userId: null,
+      userName: null,
+      permissions: new Set(BACKUP_RESTORE_PERMISSIONS),
+    }),
+    saveClock: async () => {
+      const value = String(clock.offset);
+      await store.write((trx) =>
+        trx.insertInto('server_state').values({ key: 'clock_offset_ms', value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute(),
+      );
+    },
+    services: {},
+  };
+
+  for (const area of AREAS) await area.setup(core);
+
+  await core.tenants.ensure(defaultTenantId, config.demo ? 'Mailvault Demo' : 'Contoso');
+  if (config.demo) await seedDemoOnce(core);
+
+  const server = buildServer(core, { https: config.https ? await loadTls(config) : undefined });
+  metadataRoutes(server, 'v1.0');
+  metadataRoutes(server, 'beta');
+  server.register(async (scope) => adminRoutes(scope, core));
+  for (const area of AREAS) if (area.adminRoutes) server.register(async (scope) => area.adminRoutes!(scope, core));
+  for (const prefix of ['/v1.0', '/beta']) {
+    server.register(
+      async (scope) => {
+        serviceRoutes(scope, core);
+        for (const area of AREAS) area.graphRoutes?.(scope, core);
+      },
+      { prefix },
+    );
+  }
+
+  return {
+    core,
+    server,
+    async listen() {
+      await server.listen({ host: config.host, port: config.port });
+      core.scheduler.start(config.schedulerIntervalMs);
+      const addr = server.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.port;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host === '127.0.0.1' && config.https ? 'localhost' : config.host;
+      return `${config.https ? 'https' : 'http'}://${host}:${port}`;
+    },
+    async close() {
+      core.scheduler.stop();
+      await server.close();
+      await core.scheduler.idle();
+      for (const area of [...AREAS].reverse()) await area.close?.(core);
+      await store.close();
+    },
+  };
+}
+
+async function seedDemoOnce(core: Core): Promise<void> {
+  const done = await core.store.db.selectFrom('server_state').select('value').where('key', '=', 'demo_seeded').executeTakeFirst();
+  if (done) return;
+  for (const area of AREAS) await area.seedDemo?.(core, DEMO_TENANT_ID);
+  await core.store.write((trx) => trx.insertInto('server_state').values({ key: 'demo_seeded', value: core.clock.now().toISOString() }).execute());
+}
+
+/** TLS material: --cert/--key, or a self-signed certificate for localhost made once into the data directory. */
+async function loadTls(config: Config): Promise<{ key: string; cert: string }> {
+  if (config.certFile && config.keyFile) {
+    return { cert: fs.readFileSync(config.certFile, 'utf8'), key: fs.readFileSync(config.keyFile, 'utf8') };
+  }
+  const dir = config.dataDir;
+  const certFile = dir ? path.join(dir, 'tls-cert.pem') : undefined;
+  const keyFile = dir ? path.join(dir, 'tls-key.pem') : undefined;
+  if (certFile && keyFile && fs.existsSync(certFile) && fs.existsSync(keyFile)) {
+    return { cert: fs.readFileSync(certFile, 'utf8'), key: fs.readFileSync(keyFile, 'utf8') };
+  }
+  const tls = await selfSignedCertificate();
+  if (certFile && keyFile) {
+    fs.writeFileSync(keyFile, tls.key, { mode: 0o600 });
+    fs.writeFileSync(certFile, tls.cert);
+  }
+  return tls;
+}
+
+export async function selfSignedCertificate(): Promise<{ key: string; cert: string }> {
+  const notAfter = new Date();
+  notAfter.setFullYear(notAfter.getFullYear() + 5);
+  const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    notAfterDate: notAfter,
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
+    ],
+  });
+  return { key: pems.private, cert: pems.cert };
+}

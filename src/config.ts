@@ -1,0 +1,89 @@
+import path from 'node:path';
+
+/** Everything the server can be told, validated once. Every flag also reads MAILVAULT_<NAME>. */
+export interface Config {
+  host: string;
+  port: number;
+  /** Data directory; undefined with `memory`. */
+  dataDir: string | undefined;
+  memory: boolean;
+  https: boolean;
+  certFile: string | undefined;
+  keyFile: string | undefined;
+  demo: boolean;
+  allowAnonymous: boolean;
+  /** `instant`: asynchronous transitions happen at the next scheduler tick; `realistic`: Microsoft's delays. */
+  timing: 'instant' | 'realistic';
+  bodyLimit: number;
+  /** PostgreSQL connection string; when set, the store is PostgreSQL instead of SQLite. */
+  databaseUrl: string | undefined;
+  logLevel: string;
+  /** Milliseconds between scheduler ticks of real time. */
+  schedulerIntervalMs: number;
+}
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8365,
+  data: './.mailvault',
+  timing: 'instant',
+  bodyLimit: 1024 * 1024,
+  logLevel: 'warn',
+  schedulerIntervalMs: 1000,
+} as const;
+
+export class ConfigError extends Error {}
+
+type Raw = Record<string, string | boolean | undefined>;
+
+function flag(raw: Raw, name: string, env: NodeJS.ProcessEnv): string | boolean | undefined {
+  if (raw[name] !== undefined) return raw[name];
+  const envName = 'MAILVAULT_' + name.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+  return env[envName];
+}
+
+function bool(v: string | boolean | undefined): boolean {
+  if (typeof v === 'boolean') return v;
+  return v !== undefined && /^(1|true|yes|on)$/i.test(v);
+}
+
+/** Builds the configuration from command-line options (camelCase keys) and the environment. */
+export function loadConfig(raw: Raw, env: NodeJS.ProcessEnv = process.env): Config {
+  const memory = bool(flag(raw, 'memory', env));
+  const port = Number(flag(raw, 'port', env) ?? DEFAULTS.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`invalid port: ${String(flag(raw, 'port', env))}`);
+  const timing = String(flag(raw, 'timing', env) ?? DEFAULTS.timing);
+  if (timing !== 'instant' && timing !== 'realistic') throw new ConfigError(`invalid timing profile: ${timing} (instant | realistic)`);
+  const bodyLimit = Number(flag(raw, 'bodyLimit', env) ?? DEFAULTS.bodyLimit);
+  if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) throw new ConfigError('invalid body limit');
+  const host = String(flag(raw, 'host', env) ?? DEFAULTS.host);
+  const allowAnonymous = bool(flag(raw, 'allowAnonymous', env));
+  if (allowAnonymous && !isLoopback(host)) {
+    throw new ConfigError('--allow-anonymous is for local development only and needs a loopback --host');
+  }
+  const cert = flag(raw, 'cert', env);
+  const key = flag(raw, 'key', env);
+  if ((cert === undefined) !== (key === undefined)) throw new ConfigError('--cert and --key go together');
+  const data = flag(raw, 'data', env);
+  const interval = Number(flag(raw, 'schedulerInterval', env) ?? DEFAULTS.schedulerIntervalMs);
+  return {
+    host,
+    port,
+    dataDir: memory ? undefined : path.resolve(String(data ?? DEFAULTS.data)),
+    memory,
+    https: bool(flag(raw, 'https', env)) || cert !== undefined,
+    certFile: cert === undefined ? undefined : String(cert),
+    keyFile: key === undefined ? undefined : String(key),
+    demo: bool(flag(raw, 'demo', env)),
+    allowAnonymous,
+    timing,
+    bodyLimit,
+    databaseUrl: (flag(raw, 'databaseUrl', env) as string | undefined) || undefined,
+    logLevel: String(flag(raw, 'logLevel', env) ?? DEFAULTS.logLevel),
+    schedulerIntervalMs: Number.isFinite(interval) && interval > 0 ? interval : DEFAULTS.schedulerIntervalMs,
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,0 +1,72 @@
+/**
+ * The services every layer may use, created once by app.ts. Areas (mail, protection, vault,
+ * restore sessions, engine) talk to each other through the events below, never through HTTP.
+ */
+import type { Config } from './config.js';
+import type { OffsetClock } from './clock.js';
+import type { Store, Trx } from './store/store.js';
+import type { SigningKey } from './identity/keys.js';
+import type { Principal, TokenVerifier } from './identity/tokens.js';
+import type { Tenants } from './backup/tenants.js';
+import type { Scheduler } from './engine/scheduler.js';
+
+/** One change to a mailbox item, emitted inside the transaction that makes it. */
+export interface MailChange {
+  tenantId: string;
+  mailboxId: string;
+  itemKind: 'message' | 'folder';
+  itemId: string;
+  op: 'upsert' | 'delete';
+  /** ISO time of the change (the injected clock). */
+  at: string;
+  /** Folder of a message, parent of a folder; for deletes, where it was. */
+  folderId: string | null;
+  /** Full item state after an upsert (message: the stored Graph properties; folder: its fields); null for deletes. */
+  props: Record<string, unknown> | null;
+  mimeSha256: string | null;
+  isDraft: boolean;
+}
+
+/** A protection unit entering or leaving `protected`, emitted inside the transaction that changes it. */
+export interface ProtectionChange {
+  tenantId: string;
+  unitId: string;
+  mailboxId: string;
+  protected: boolean;
+  at: string;
+}
+
+export type Listener<E> = (trx: Trx, events: E[]) => Promise<void>;
+
+export class EventBus<E> {
+  private listeners: Listener<E>[] = [];
+  on(listener: Listener<E>): void {
+    this.listeners.push(listener);
+  }
+  async emit(trx: Trx, events: E[]): Promise<void> {
+    if (events.length === 0) return;
+    for (const l of this.listeners) await l(trx, events);
+  }
+}
+
+export interface Core {
+  config: Config;
+  clock: OffsetClock;
+  store: Store;
+  key: SigningKey;
+  verifier: TokenVerifier;
+  tenants: Tenants;
+  scheduler: Scheduler;
+  /** The tenant tokens are for when none is named: the demo tenant with --demo. */
+  defaultTenantId: string;
+  events: {
+    mailChanged: EventBus<MailChange>;
+    protectionChanged: EventBus<ProtectionChange>;
+  };
+  /** Identity of requests without a token under --allow-anonymous. */
+  anonymousPrincipal(): Principal;
+  /** Persists the clock offset so a restart keeps emulated time. */
+  saveClock(): Promise<void>;
+  /** Area services register themselves here (see app.ts). */
+  services: Record<string, unknown>;
+}

@@ -1,0 +1,112 @@
+/**
+ * One catalogue of every error the service answers with: the documented Backup Storage codes
+ * (spec §9) and the generic Graph codes (spec §9.2). Handlers throw `GraphError`s made here; the
+ * pipeline turns them into the Graph error envelope.
+ */
+export interface ErrorDetail {
+  code: string;
+  message: string;
+  target?: string;
+}
+
+export class GraphError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: { target?: string; details?: ErrorDetail[]; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+  }
+}
+
+const e = (status: number, code: string) => (message: string, extra?: GraphError['extra']) =>
+  new GraphError(status, code, message, extra);
+
+export const errors = {
+  // Generic Graph
+  badRequest: e(400, 'BadRequest'),
+  invalidRequest: e(400, 'invalidRequest'),
+  unauthenticated: e(401, 'InvalidAuthenticationToken'),
+  accessDenied: e(403, 'accessDenied'),
+  itemNotFound: e(404, 'itemNotFound'),
+  methodNotAllowed: e(405, 'methodNotAllowed'),
+  conflict: e(409, 'conflict'),
+  syncStateNotFound: e(410, 'SyncStateNotFound'),
+  payloadTooLarge: e(413, 'RequestEntityTooLarge'),
+  unsupportedMediaType: e(415, 'UnsupportedMediaType'),
+  notImplemented: e(501, 'notImplemented'),
+  generalException: e(500, 'generalException'),
+  serviceNotAvailable: e(503, 'serviceNotAvailable'),
+
+  // Service status (spec §8.1; codes for locked/disabled states are our documented choice)
+  serviceNotEnabled: e(403, 'ServiceNotEnabled'),
+  protectionChangeLocked: e(403, 'ProtectionChangeLocked'),
+  restoreLocked: e(403, 'RestoreLocked'),
+  invalidAppOwnerTenantId: e(400, 'InvalidAppOwnerTenantId'),
+
+  // Protection policies
+  invalidCreateRequest: e(400, 'InvalidCreateRequest'),
+  invalidDisplayName: e(400, 'InvalidDisplayName'),
+  invalidProtectionUnitId: e(400, 'InvalidProtectionUnitId'),
+  protectionUnitsLimitBreached: e(413, 'ProtectionUnitsLimitBreached'),
+  policyCreationNotAllowed: e(409, 'PolicyCreationNotAllowed'),
+  protectionUnitAlreadyExists: e(409, 'ProtectionUnitAlreadyExists'),
+  invalidPolicyId: e(400, 'InvalidPolicyId'),
+  policyNotFound: e(404, 'PolicyNotFound'),
+  duplicateProtectionUnitInList: e(400, 'DuplicateProtectionUnitInList'),
+  protectionUnitActionNotAllowed: e(400, 'ProtectionUnitActionNotAllowed'),
+  policyActionNotAllowed: e(403, 'PolicyActionNotAllowed'),
+  protectionUnitNotFound: e(404, 'ProtectionUnitNotFound'),
+  filterLengthExceeded: e(400, 'FilterLengthExceeded'),
+  operationNotAllowed: e(403, 'OperationNotAllowed'),
+
+  // Inclusion rules
+  invalidInclusionRuleCreateRequest: e(400, 'InvalidInclusionRuleCreateRequest'),
+  invalidRuleExpression: e(400, 'InvalidRuleExpression'),
+  invalidRuleExpressionGroupLimitExceeded: e(413, 'InvalidRuleExpressionGroupLimitExceeded'),
+  invalidProtectionRulePatchRequest: e(400, 'InvalidProtectionRulePatchRequest'),
+  invalidProtectionRuleStatusForUpdation: e(400, 'InvalidProtectionRuleStatusForUpdation'),
+  patchNotAllowedForStaticRule: e(400, 'PatchNotAllowedForStaticRule'),
+  protectionRuleNotFound: e(404, 'ProtectionRuleNotFound'),
+  invalidProtectionRuleStatusForDynamicRuleEdit: e(422, 'InvalidProtectionRuleStatusForDynamicRuleEdit'),
+  invalidInclusionRuleId: e(400, 'InvalidInclusionRuleId'),
+  invalidProtectionRuleStatusForDynamicRuleDeleteAndUnprotectAll: e(422, 'InvalidProtectionRuleStatusForDynamicRuleDeleteAndUnprotectAll'),
+  protectionRuleActionNotAllowed: e(400, 'ProtectionRuleActionNotAllowed'),
+  runNotAllowedForDynamicRule: e(400, 'RunNotAllowedForDynamicRule'),
+  invalidProtectionRuleStatusForDeletion: e(400, 'InvalidProtectionRuleStatusForDeletion'),
+  invalidProtectionRuleStatusForDynamicRuleDeletion: e(422, 'InvalidProtectionRuleStatusForDynamicRuleDeletion'),
+
+  // Restore points and search
+  invalidSearchRequest: e(400, 'InvalidSearchRequest'),
+  restorePointNotFound: e(404, 'itemNotFound'),
+
+  // Restore sessions
+  invalidPathType: e(400, 'InvalidPathType'),
+  invalidArtifactRequest: e(400, 'InvalidArtifactRequest'),
+  invalidRestorePoint: e(400, 'InvalidRestorePoint'),
+  differentRestoreDestinationType: e(400, 'DifferentRestoreDestinationType'),
+  restoreArtifactsLimitBreached: e(413, 'RestoreArtifactsLimitBreached'),
+  restoreArtifactsLimitBreachedPatch: e(400, 'RestoreArtifactsLimitBreached'),
+  duplicateArtifactInList: e(400, 'DuplicateArtifactInList'),
+  invalidRestoreSessionId: e(400, 'InvalidRestoreSessionId'),
+  restoreSessionNotFound: e(404, 'RestoreSessionNotFound'),
+  invalidPatchRequest: e(400, 'InvalidPatchRequest'),
+  restoreSessionActionNotAllowed: e(403, 'RestoreSessionActionNotAllowed'),
+  tooManyActiveRestoreSessions: e(500, 'TooManyActiveRestoreSessions'),
+  bulkRestoreInvalidCreateRequest: e(400, 'BulkRestoreInvalidCreateRequest'),
+  bulkRestoreInvalidCreateRequestUserEmail: e(400, 'BulkRestoreInvalidCreateRequestUserEmail'),
+  bulkRestoreRestorationResourcesCountExceedsLimit: e(400, 'BulkRestoreRestorationResourcesCountExceedsLimit'),
+  bulkRestoreArtifactsNotFound: e(404, 'BulkRestoreArtifactsNotFound'),
+  invalidStateForBulkRequestDeletion: e(403, 'InvalidStateForBulkRequestDeletion'),
+};
+
+/** A publicError value for an entity's `error` property (not an HTTP failure). */
+export function publicError(code: string, message: string, details: ErrorDetail[] = [], target?: string) {
+  return { code, message, target: target ?? null, details, innerError: null };
+}
+
+/** `innerError.date` is ISO without fraction and without zone, as Graph sends it. */
+export function errorDate(d: Date): string {
+  return d.toISOString().slice(0, 19);
+}

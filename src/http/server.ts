@@ -1,0 +1,212 @@
+/**
+ * The HTTP pipeline, in order:
+ *   rewrite OData key syntax → request-id → authenticate → parse body (JSON / text) → route →
+ *   authorize (permission table) → handler → serialize → error envelope.
+ * Every response carries request-id and client-request-id; every failure is a Graph error envelope.
+ */
+import crypto from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import FindMyWay from 'find-my-way';
+import secureJson from 'secure-json-parse';
+import { GraphError, errors, errorDate } from './errors.js';
+import { PERMISSIONS, type PermissionRule } from './permissions.js';
+import { TokenError, type Principal } from '../identity/tokens.js';
+import type { Core } from '../core.js';
+
+const GRAPH_PREFIX = /^\/(v1\.0|beta)(\/|$)/i;
+
+export interface ServerOptions {
+  https?: { key: string | Buffer; cert: string | Buffer };
+}
+
+export function buildServer(core: Core, options: ServerOptions = {}): FastifyInstance {
+  const app = Fastify({
+    logger: core.config.logLevel === 'silent' ? false : { level: core.config.logLevel },
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1000 },
+    bodyLimit: core.config.bodyLimit,
+    https: options.https ?? null,
+    genReqId: () => crypto.randomUUID(),
+    rewriteUrl: (req) => rewriteODataKeys(req.url ?? '/'),
+    frameworkErrors: (error, req, reply) => {
+      sendError(req, reply, errors.badRequest(error.message || 'Bad request.'));
+    },
+  }) as unknown as FastifyInstance;
+
+  // A shadow router of every route, to tell 405 (path exists, other method) from 400 (unknown segment).
+  const shadow = FindMyWay({ caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
+  const patterns: string[][] = [];
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const m of methods) {
+      if (m === 'HEAD') continue;
+      try {
+        shadow.on(m as 'GET', route.url, () => {});
+      } catch {
+        /* duplicate registration for HEAD/GET pairs */
+      }
+    }
+    patterns.push(route.url.toLowerCase().split('/').filter(Boolean));
+  });
+
+  // 1. request-id and client-request-id on every response
+  app.addHook('onRequest', async (req, reply) => {
+    const client = req.headers['client-request-id'];
+    req.clientRequestId = typeof client === 'string' && client.length > 0 && client.length <= 200 ? client : req.id;
+    reply.header('request-id', req.id);
+    reply.header('client-request-id', req.clientRequestId);
+  });
+
+  // 2. authentication for Graph and emulator routes
+  app.addHook('onRequest', async (req) => {
+    const config = req.routeOptions.config ?? {};
+    const isGraph = GRAPH_PREFIX.test(req.url);
+    if (config.public || (!isGraph && !req.url.startsWith('/_mailvault'))) return;
+    const principal = await authenticate(core, req);
+    const version = (GRAPH_PREFIX.exec(req.url)?.[1]?.toLowerCase() === 'beta' ? 'beta' : 'v1.0') as 'v1.0' | 'beta';
+    const prefer = String(req.headers.prefer ?? '').toLowerCase();
+    req.graph = {
+      principal,
+      tenantId: principal.tenantId,
+      version,
+      origin: `${req.protocol}://${req.headers.host ?? `${core.config.host}:${core.config.port}`}`,
+      includeUnknownEnumMembers: prefer.split(',').some((p) => p.trim() === 'include-unknown-enum-members'),
+    };
+  });
+
+  // 3. bodies: JSON (prototype keys refused), text for MIME uploads; any other type is a 415
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', 'text/json'], { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+    } catch (error) {
+      const poisoned = /prototype|constructor/i.test((error as Error).message);
+      done(errors.badRequest(poisoned ? 'The request body contains a forbidden property name (__proto__ or constructor).' : 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.'), undefined);
+    }
+  });
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, String(body)));
+
+  // 4. authorization, text bodies only where accepted, tenant provisioning
+  app.addHook('preHandler', async (req) => {
+    if (req.is404) return;
+    const config = req.routeOptions.config ?? {};
+    if (typeof req.body === 'string' && !config.acceptsText) {
+      throw errors.unsupportedMediaType(`Content type '${req.headers['content-type']}' is not supported; use application/json.`);
+    }
+    if (!req.graph) return;
+    if (GRAPH_PREFIX.test(req.url)) {
+      if (!config.op) throw errors.accessDenied('This operation is not available.');
+      authorize(req.graph.principal, config.op);
+    }
+    await core.tenants.ensure(req.graph.tenantId);
+  });
+
+  app.setErrorHandler((error, req, reply) => {
+    sendError(req, reply, toGraphError(error, req));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = (req.url.split('?')[0] ?? '/').replace(/\/+$/, '') || '/';
+    const allowed = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'].filter((m) => m !== req.method && shadow.find(m as 'GET', path));
+    if (allowed.length > 0) {
+      reply.header('Allow', allowed.join(', '));
+      return sendError(req, reply, errors.methodNotAllowed(`The HTTP method '${req.method}' is not allowed for this resource.`));
+    }
+    const segments = path.split('/').filter(Boolean);
+    let candidates = patterns;
+    let unknown = segments[segments.length - 1] ?? '';
+    for (let i = 0; i < segments.length; i++) {
+      const seg = decodeSafe(segments[i]).toLowerCase();
+      const next = candidates.filter((p) => p.length > i && (p[i] === seg || p[i].startsWith(':') || p[i] === '*'));
+      if (next.length === 0) {
+        unknown = decodeSafe(segments[i]);
+        break;
+      }
+      candidates = next;
+    }
+    return sendError(req, reply, errors.badRequest(`Resource not found for the segment '${unknown}'.`));
+  });
+
+  return app;
+}
+
+function decodeSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** `/set('id')` and `/set(id)` → `/set/id`, as OData clients address entities by key. */
+export function rewriteODataKeys(url: string): string {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const rest = q < 0 ? '' : url.slice(q);
+  const rewritten = path.replace(/\/([A-Za-z][\w.]*)\((?:'|%27)([^'/()%]*(?:%(?!27)[0-9A-Fa-f]{2}[^'/()%]*)*)(?:'|%27)\)/g, '/$1/$2');
+  return rewritten + rest;
+}
+
+async function authenticate(core: Core, req: FastifyRequest): Promise<Principal> {
+  const header = req.headers.authorization;
+  if (header === undefined && core.config.allowAnonymous) return core.anonymousPrincipal();
+  if (typeof header !== 'string' || header.length === 0) {
+    throw errors.unauthenticated('Access token is empty.', { headers: { 'WWW-Authenticate': 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"' } });
+  }
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!m) throw errors.unauthenticated('Access token validation failure: the Authorization header must be Bearer <token>.', { headers: { 'WWW-Authenticate': 'Bearer' } });
+  try {
+    return await core.verifier.verify(m[1]);
+  } catch (error) {
+    const message = error instanceof TokenError ? error.message : 'Access token validation failure.';
+    throw errors.unauthenticated(message, { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+  }
+}
+
+export function authorize(principal: Principal, op: keyof typeof PERMISSIONS): void {
+  const rule: PermissionRule = PERMISSIONS[op];
+  const kind = principal.kind === 'delegated' ? 'D' : 'A';
+  const kindName = principal.kind === 'delegated' ? 'delegated' : 'application';
+  if (!rule.kinds.includes(kind)) {
+    throw errors.accessDenied(`This operation is not supported with ${kindName} permissions; it needs ${rule.kinds === 'D' ? 'a delegated' : 'an application'} token with ${rule.least}.`);
+  }
+  if (principal.permissions.has(rule.least) || rule.higher.some((p) => principal.permissions.has(p))) return;
+  const accepted = [rule.least, ...rule.higher].join(', ');
+  throw errors.accessDenied(`Missing permission: this operation requires the ${kindName} permission ${rule.least}${rule.higher.length ? ` (or one of: ${accepted})` : ''}.`);
+}
+
+function toGraphError(error: unknown, req: FastifyRequest): GraphError {
+  if (error instanceof GraphError) return error;
+  const e = error as { statusCode?: number; code?: string; message?: string; validation?: unknown };
+  if (e.validation) return errors.badRequest(e.message ?? 'Invalid request.');
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.payloadTooLarge('The request body is larger than the allowed limit.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? errors.unsupportedMediaType(`Content type '${req.headers['content-type'] ?? ''}' is not supported; use application/json.`)
+        : errors.badRequest('Invalid Content-Length.');
+  }
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    return new GraphError(e.statusCode, e.statusCode === 400 ? 'BadRequest' : 'invalidRequest', e.message ?? 'Invalid request.');
+  }
+  req.log.error({ err: error }, 'unhandled error');
+  return errors.generalException('An unexpected error occurred while processing the request.');
+}
+
+export function sendError(req: FastifyRequest, reply: FastifyReply, error: GraphError): FastifyReply {
+  const requestId = req.id;
+  if (!reply.hasHeader('request-id')) {
+    reply.header('request-id', requestId);
+    reply.header('client-request-id', req.clientRequestId ?? requestId);
+  }
+  for (const [k, v] of Object.entries(error.extra.headers ?? {})) reply.header(k, v);
+  const body: Record<string, unknown> = { code: error.code, message: error.message };
+  if (error.extra.target !== undefined) body.target = error.extra.target;
+  if (error.extra.details !== undefined) body.details = error.extra.details;
+  body.innerError = { date: errorDate(new Date()), 'request-id': requestId, 'client-request-id': req.clientRequestId ?? requestId };
+  return reply.code(error.status).type('application/json').send({ error: body });
+}

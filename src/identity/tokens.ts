@@ -1,0 +1,136 @@
+import crypto from 'node:crypto';
+import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
+import type { SigningKey } from './keys.js';
+import { ALL_PERMISSIONS } from '../http/permissions.js';
+import { parseIsoDuration } from '../clock.js';
+
+export const GRAPH_AUDIENCES = ['https://graph.microsoft.com', '00000003-0000-0000-c000-000000000000'];
+export const DEFAULT_APP_ID = '1fec8e78-bce4-4aaf-ab1b-5451cc387264';
+export const DEFAULT_APP_NAME = 'Mailvault Developer App';
+
+export interface MintOptions {
+  tenantId: string;
+  appId?: string;
+  appDisplayName?: string;
+  /** Delegated token for this user (oid); application token when absent. */
+  userId?: string;
+  userName?: string;
+  roles?: string[];
+  scopes?: string[];
+  /** ISO 8601 duration (PT1H) or shorthand (1h, 30m, 2d). */
+  expires?: string;
+}
+
+/** The identity a verified token stands for. */
+export interface Principal {
+  tenantId: string;
+  kind: 'application' | 'delegated';
+  appId: string;
+  appDisplayName: string | null;
+  userId: string | null;
+  userName: string | null;
+  /** roles (application) or scp (delegated) */
+  permissions: Set<string>;
+}
+
+export function parseExpiry(text: string | undefined): number {
+  if (!text) return 3600;
+  const short = /^(\d+)([smhd])$/.exec(text);
+  if (short) return Number(short[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[short[2] as 's']!;
+  const ms = parseIsoDuration(text);
+  if (ms === undefined || ms <= 0) throw new Error(`invalid expiry: ${text}`);
+  return Math.round(ms / 1000);
+}
+
+export async function mintToken(key: SigningKey, o: MintOptions): Promise<string> {
+  const appId = o.appId ?? DEFAULT_APP_ID;
+  const delegated = o.userId !== undefined || o.scopes !== undefined;
+  const claims: Record<string, unknown> = {
+    tid: o.tenantId,
+    appid: appId,
+    azp: appId,
+    app_displayname: o.appDisplayName ?? DEFAULT_APP_NAME,
+    ver: '1.0',
+  };
+  if (delegated) {
+    claims.scp = (o.scopes ?? ALL_PERMISSIONS).join(' ');
+    claims.oid = o.userId ?? crypto.randomUUID();
+    if (o.userName) claims.name = o.userName;
+    claims.idtyp = 'user';
+  } else {
+    claims.roles = o.roles ?? ALL_PERMISSIONS;
+    claims.oid = appId;
+    claims.idtyp = 'app';
+  }
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid })
+    .setIssuer(`https://sts.windows.net/${o.tenantId}/`)
+    .setAudience('https://graph.microsoft.com')
+    .setSubject(String(claims.oid))
+    .setIssuedAt(now)
+    .setNotBefore(now - 60)
+    .setExpirationTime(now + parseExpiry(o.expires))
+    .sign(key.privateKey);
+}
+
+export class TokenError extends Error {}
+
+interface CacheEntry {
+  principal: Principal;
+  expMs: number;
+}
+
+/**
+ * Verifies bearer tokens. Signature checks cost far more than the request they guard, so a
+ * verified token is cached (by its exact text) until it expires.
+ */
+export class TokenVerifier {
+  private cache = new Map<string, CacheEntry>();
+  constructor(private readonly key: SigningKey, private readonly maxEntries = 10_000) {}
+
+  async verify(token: string): Promise<Principal> {
+    const hit = this.cache.get(token);
+    if (hit) {
+      if (hit.expMs > Date.now() - SKEW_MS) return hit.principal;
+      this.cache.delete(token);
+    }
+    let payload: Record<string, unknown>;
+    try {
+      decodeProtectedHeader(token);
+      ({ payload } = await jwtVerify(token, this.key.publicKey, {
+        audience: GRAPH_AUDIENCES,
+        algorithms: ['RS256'],
+        clockTolerance: SKEW_MS / 1000,
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw new TokenError('Lifetime validation failed, the token is expired.');
+      if (error instanceof joseErrors.JWTClaimValidationFailed) throw new TokenError(`Invalid token: ${error.message}`);
+      if (error instanceof joseErrors.JWSSignatureVerificationFailed) throw new TokenError('Signature verification failed.');
+      throw new TokenError('IDX14100: JWT is not well formed.');
+    }
+    const tid = payload.tid;
+    if (typeof tid !== 'string' || tid.length === 0 || tid.length > 64) throw new TokenError('Invalid token: missing tid claim.');
+    const iss = payload.iss;
+    if (iss !== `https://sts.windows.net/${tid}/` && iss !== `https://login.microsoftonline.com/${tid}/v2.0`) {
+      throw new TokenError('Invalid token: issuer does not match the tenant.');
+    }
+    const appId = String(payload.appid ?? payload.azp ?? '');
+    const scp = typeof payload.scp === 'string' ? payload.scp : undefined;
+    const roles = Array.isArray(payload.roles) ? payload.roles.map(String) : undefined;
+    const principal: Principal = {
+      tenantId: tid,
+      kind: scp !== undefined ? 'delegated' : 'application',
+      appId,
+      appDisplayName: typeof payload.app_displayname === 'string' ? payload.app_displayname : null,
+      userId: scp !== undefined && typeof payload.oid === 'string' ? payload.oid : null,
+      userName: scp !== undefined && typeof payload.name === 'string' ? payload.name : null,
+      permissions: new Set(scp !== undefined ? scp.split(' ').filter(Boolean) : roles ?? []),
+    };
+    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(token, { principal, expMs: Number(payload.exp) * 1000 });
+    return principal;
+  }
+}
+
+const SKEW_MS = 5 * 60 * 1000;

@@ -1,0 +1,6 @@
+import type { Area } from '../area.js';
+
+export const mailArea: Area = {
+  name: 'mail',
+  setup() {},
+};

@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+/** `mailvault import` and `mailvault export` (mail area). */
+export function registerMailCommands(_program: Command): void {}

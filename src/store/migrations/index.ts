@@ -1,0 +1,13 @@
+import type { Migration } from 'kysely';
+import type { DialectName } from '../dialect.js';
+import { schema001 } from './001_schema.js';
+
+/**
+ * Every migration, in order. Names sort; numbers are reserved by area so parallel work never collides:
+ * 0xx foundation, 1xx mail, 2xx protection, 3xx vault, 4xx restore sessions, 5xx engine.
+ */
+export function migrations(dialect: DialectName): Record<string, Migration> {
+  return {
+    '001_schema': schema001(dialect),
+  };
+}

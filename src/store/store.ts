@@ -1,0 +1,148 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import type { DB } from './schema.js';
+import type { DialectName } from './dialect.js';
+import { migrations } from './migrations/index.js';
+
+export type Trx = Transaction<DB>;
+export type Reader = Kysely<DB>;
+
+export interface StoreOptions {
+  /** SQLite file; undefined = in memory. Ignored when `databaseUrl` is set. */
+  file?: string;
+  /** PostgreSQL connection string. */
+  databaseUrl?: string;
+}
+
+interface PendingWrite {
+  fn: (trx: Trx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+}
+
+/**
+ * The metadata store. Reads go through `db`; every change goes through `write()`, which is
+ * group-committed: concurrent writes share one transaction (each in its own savepoint, so one
+ * failure does not undo the others) and each promise resolves only after the commit is durable
+ * (SQLite WAL with synchronous=FULL, or a PostgreSQL commit).
+ *
+ * Inside a write function use only the given transaction: reading through `db` there would wait
+ * for the very transaction that is running.
+ */
+export class Store {
+  private queue: PendingWrite[] = [];
+  private draining = false;
+  private closed = false;
+
+  private constructor(
+    readonly dialect: DialectName,
+    /** Reader; on SQLite files a second connection, so reads never wait for a write batch. */
+    readonly db: Reader,
+    private readonly writer: Kysely<DB>,
+    private readonly extraClose: () => Promise<void>,
+  ) {}
+
+  static async open(options: StoreOptions): Promise<Store> {
+    if (options.databaseUrl) {
+      pg.types.setTypeParser(20, (v) => Number(v));
+      const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+      const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+      const store = new Store('postgres', db, db, async () => {});
+      await store.migrate();
+      return store;
+    }
+    const file = options.file;
+    if (file) fs.mkdirSync(path.dirname(file), { recursive: true });
+    const writerConn = new Database(file ?? ':memory:');
+    writerConn.pragma('journal_mode = WAL');
+    writerConn.pragma('synchronous = FULL');
+    writerConn.pragma('busy_timeout = 5000');
+    writerConn.pragma('foreign_keys = OFF');
+    const writer = new Kysely<DB>({ dialect: new SqliteDialect({ database: writerConn }) });
+    let reader = writer;
+    let readerConn: Database.Database | undefined;
+    const store0 = new Store('sqlite', writer, writer, async () => {});
+    await store0.migrate();
+    if (file) {
+      readerConn = new Database(file, { readonly: true });
+      readerConn.pragma('busy_timeout = 5000');
+      reader = new Kysely<DB>({ dialect: new SqliteDialect({ database: readerConn }) });
+    }
+    return new Store('sqlite', reader, writer, async () => {
+      if (reader !== writer) await reader.destroy();
+    });
+  }
+
+  private async migrate(): Promise<void> {
+    const migrator = new Migrator({
+      db: this.writer,
+      provider: { getMigrations: async () => migrations(this.dialect) },
+    });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw error;
+  }
+
+  /** Runs `fn` in a transaction shared with other concurrent writes; resolves once durable. */
+  write<T>(fn: (trx: Trx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, 512);
+        const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+        try {
+          await this.writer.transaction().execute(async (trx) => {
+            if (batch.length === 1) {
+              // A lone write needs no savepoint: its failure rolls the transaction back.
+              outcomes.push({ ok: true, value: await batch[0].fn(trx) });
+              return;
+            }
+            for (const item of batch) {
+              await sql`savepoint w`.execute(trx);
+              try {
+                const value = await item.fn(trx);
+                await sql`release savepoint w`.execute(trx);
+                outcomes.push({ ok: true, value });
+              } catch (error) {
+                await sql`rollback to savepoint w`.execute(trx);
+                await sql`release savepoint w`.execute(trx);
+                outcomes.push({ ok: false, error });
+              }
+            }
+          });
+        } catch (error) {
+          if (batch.length === 1 && outcomes.length === 0) {
+            batch[0].reject(error);
+            continue;
+          }
+          for (const item of batch) item.reject(error);
+          continue;
+        }
+        batch.forEach((item, i) => {
+          const o = outcomes[i];
+          if (o.ok) item.resolve(o.value);
+          else item.reject(o.error);
+        });
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.draining || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    await this.extraClose();
+    await this.writer.destroy();
+  }
+}

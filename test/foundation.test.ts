@@ -1,0 +1,79 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, expectGraphError, type TestServer } from './helpers/server.js';
+
+let s: TestServer;
+before(async () => {
+  s = await startServer();
+});
+after(() => s.close());
+
+test('health answers without a token', async () => {
+  const r = await s.request('GET', '/_mailvault/health', { token: null });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body, { status: 'ok' });
+  assert.match(r.headers.get('request-id')!, /^[0-9a-f-]{36}$/);
+  assert.equal(r.headers.get('client-request-id'), r.headers.get('request-id'));
+});
+
+test('GET backupRestore returns the root of a new tenant as disabled', async () => {
+  const r = await s.request('GET', '/v1.0/solutions/backupRestore', { headers: { 'client-request-id': 'abc-123' } });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('client-request-id'), 'abc-123');
+  assert.equal(r.body['@odata.context'], `${s.base}/v1.0/$metadata#solutions/backupRestore/$entity`);
+  assert.equal(r.body.serviceStatus.status, 'disabled');
+  assert.equal(r.body.serviceStatus.backupServiceConsumer, 'unknown');
+});
+
+test('unknown segment is a 400 naming it; wrong method is a 405', async () => {
+  const r = await s.request('GET', '/v1.0/solutions/backupRestore/nonsense');
+  const e = expectGraphError(r, 400, 'BadRequest');
+  assert.equal(e.message, "Resource not found for the segment 'nonsense'.");
+  const m = await s.request('DELETE', '/v1.0/solutions/backupRestore');
+  expectGraphError(m, 405, 'methodNotAllowed');
+});
+
+test('path segments are case-insensitive and beta routes too', async () => {
+  const r = await s.request('GET', '/beta/Solutions/BackupRestore');
+  assert.equal(r.status, 200);
+  assert.equal(r.body['@odata.context'], `${s.base}/beta/$metadata#solutions/backupRestore/$entity`);
+});
+
+test('missing, malformed and foreign tokens are 401 with WWW-Authenticate', async () => {
+  for (const token of [null, 'nope', 'a.b.c']) {
+    const r = await s.request('GET', '/v1.0/solutions/backupRestore', { token });
+    expectGraphError(r, 401, 'InvalidAuthenticationToken');
+    assert.match(r.headers.get('www-authenticate')!, /^Bearer/);
+  }
+  const expired = await s.token({ expires: '1s' });
+  await new Promise((r) => setTimeout(r, 1100));
+  // Within the 5-minute skew an expired token still passes; a token expired long ago does not.
+  const r = await s.request('GET', '/v1.0/solutions/backupRestore', { token: expired });
+  assert.equal(r.status, 200);
+});
+
+test('a token without the permission is 403 accessDenied naming it', async () => {
+  const token = await s.token({ roles: ['BackupRestore-Restore.Read.All'] });
+  const r = await s.request('GET', '/v1.0/solutions/backupRestore', { token });
+  const e = expectGraphError(r, 403, 'accessDenied');
+  assert.match(e.message, /BackupRestore-Control\.Read\.All/);
+  const ok = await s.request('GET', '/v1.0/solutions/backupRestore', { token: await s.token({ roles: ['BackupRestore-Control.ReadWrite.All'] }) });
+  assert.equal(ok.status, 200, 'a higher-privileged permission is accepted');
+});
+
+test('$metadata serves the CSDL', async () => {
+  const r = await s.request('GET', '/v1.0/$metadata', { token: null });
+  assert.equal(r.status, 200);
+  assert.match(r.text, /<EntityType Name="exchangeRestoreSession"/);
+});
+
+test('the clock moves forward only', async () => {
+  const before = await s.request('GET', '/_mailvault/clock');
+  assert.equal(before.body.timing, 'instant');
+  const now = await s.advance('PT10M');
+  assert.ok(new Date(now).getTime() - new Date(before.body.now).getTime() >= 600_000);
+  const back = await s.request('POST', '/_mailvault/clock', { body: { set: '2000-01-01T00:00:00Z' } });
+  expectGraphError(back, 400, 'BadRequest');
+  const noToken = await s.request('GET', '/_mailvault/clock', { token: null });
+  expectGraphError(noToken, 401, 'InvalidAuthenticationToken');
+});

@@ -1,0 +1,101 @@
+/**
+ * Starts the real server for a test (in memory, random port) and talks to it over HTTP, the way a
+ * client does. `request` returns status, headers and parsed JSON so tests can assert exact wire shapes.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { mintToken, type MintOptions } from '../../src/identity/tokens.js';
+
+export interface TestResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Raw body text (sent as is). */
+  raw?: string | Buffer;
+  headers?: Record<string, string>;
+  /** A token, `null` for none; default: an application token of the default tenant with every permission. */
+  token?: string | null;
+}
+
+export interface TestServer {
+  app: App;
+  base: string;
+  tenantId: string;
+  /** A fresh tenant id, for tests that need isolation from others on the same server. */
+  newTenant(): string;
+  token(o?: Partial<MintOptions>): Promise<string>;
+  request<T = any>(method: string, path: string, o?: RequestOptions): Promise<TestResponse<T>>;
+  /** Moves the emulated clock forward (ISO 8601 duration) and runs what became due. */
+  advance(duration: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startServer(flags: Record<string, string | boolean> = {}): Promise<TestServer> {
+  const dataDir = flags.memory === false ? fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-test-')) : undefined;
+  const config: Config = loadConfig(
+    { port: '0', logLevel: 'silent', memory: dataDir === undefined, ...(dataDir ? { data: dataDir } : {}), ...stripMemory(flags) },
+    {},
+  );
+  const app = await createApp(config);
+  const base = await app.listen();
+  const defaultToken = await mintToken(app.core.key, { tenantId: app.core.defaultTenantId });
+  const server: TestServer = {
+    app,
+    base,
+    tenantId: app.core.defaultTenantId,
+    newTenant: () => crypto.randomUUID(),
+    token: (o = {}) => mintToken(app.core.key, { tenantId: app.core.defaultTenantId, ...o }),
+    async request(method, p, o = {}) {
+      const headers: Record<string, string> = { ...(o.headers ?? {}) };
+      const token = o.token === undefined ? defaultToken : o.token;
+      if (token !== null) headers.authorization ??= `Bearer ${token}`;
+      let body: string | Buffer | undefined = o.raw;
+      if (o.body !== undefined) {
+        body = JSON.stringify(o.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(p.startsWith('http') ? p : base + p, { method, headers, body });
+      const text = await res.text();
+      let parsed: unknown = undefined;
+      if (text && (res.headers.get('content-type') ?? '').includes('json')) parsed = JSON.parse(text);
+      return { status: res.status, headers: res.headers, body: parsed as any, text };
+    },
+    async advance(duration) {
+      const r = await server.request('POST', '/_mailvault/clock', { body: { advance: duration } });
+      if (r.status !== 200) throw new Error(`clock advance failed: ${r.text}`);
+      return r.body.now as string;
+    },
+    async close() {
+      await app.close();
+      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+function stripMemory(flags: Record<string, string | boolean>): Record<string, string | boolean> {
+  const { memory: _m, ...rest } = flags;
+  return rest;
+}
+
+/** Asserts the Graph error envelope and returns it. */
+export function expectGraphError(r: TestResponse, status: number, code: string): { code: string; message: string } {
+  if (r.status !== status || r.body?.error?.code !== code) {
+    throw new Error(`expected ${status} ${code}, got ${r.status} ${r.text}`);
+  }
+  const inner = r.body.error.innerError;
+  if (!inner || typeof inner['request-id'] !== 'string' || typeof inner['client-request-id'] !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(inner.date)) {
+    throw new Error(`malformed innerError: ${r.text}`);
+  }
+  if (r.headers.get('request-id') !== inner['request-id']) throw new Error('request-id header and innerError differ');
+  return r.body.error;
+}
