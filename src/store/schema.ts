@@ -256,6 +256,29 @@ export interface SearchResponseTable {
   expires_at: string;
 }
 
+/** Capture state of a mailbox that is or was protected (vault bookkeeping, one row per mailbox). */
+export interface VaultMailboxTable {
+  tenant_id: string;
+  mailbox_id: string;
+  /** The protection unit the mailbox is (or was last) protected by; restore points are made for it. */
+  unit_id: string;
+  protected: number;
+  protected_since: string | null;
+  unprotected_at: string | null;
+  /** protectionDateTime of the mailbox's latest restore point. */
+  last_point_at: string | null;
+  /** Retention has reduced the versions up to this time to what the oldest live point needs. */
+  gc_horizon: string | null;
+}
+
+/** The restore points a search chose, in answer order, with the granular hit count. */
+export interface SearchResponsePointTable {
+  search_response_id: string;
+  ordinal: number;
+  restore_point_id: string;
+  hit_count: number | null;
+}
+
 /** Items a granular search matched, per restore point. */
 export interface SearchHitTable {
   search_response_id: string;
@@ -355,6 +378,8 @@ export interface DB {
   restore_points: RestorePointTable;
   search_responses: SearchResponseTable;
   search_hits: SearchHitTable;
+  vault_mailboxes: VaultMailboxTable;
+  search_response_points: SearchResponsePointTable;
   restore_sessions: RestoreSessionTable;
   restore_artifacts: RestoreArtifactTable;
   restore_bulk_requests: RestoreBulkRequestTable;
