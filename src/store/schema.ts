@@ -299,6 +299,11 @@ export interface RestoreSessionTable {
   last_modified_at: string;
   completed_at: string | null;
   activated_at: string | null;
+  /** restoreSessionArtifactCount, derived from the artifacts by refreshSession (migration 401). */
+  artifact_total: Generated<number>;
+  artifact_completed: Generated<number>;
+  artifact_in_progress: Generated<number>;
+  artifact_failed: Generated<number>;
 }
 
 export interface RestoreArtifactTable {

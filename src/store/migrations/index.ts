@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import type { DialectName } from '../dialect.js';
 import { schema001 } from './001_schema.js';
 import { vault301 } from './301_vault.js';
+import { restoreSessionCounts401 } from './401_restore_session_counts.js';
 
 /**
  * Every migration, in order. Names sort; numbers are reserved by area so parallel work never collides:
@@ -11,5 +12,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '001_schema': schema001(dialect),
     '301_vault': vault301(dialect),
+    '401_restore_session_counts': restoreSessionCounts401(),
   };
 }

@@ -1,0 +1,110 @@
+/**
+ * The restore state machines of spec §8.5-§8.6, one table each, and the one derivation of a
+ * session's status, counters and completion time from its artifacts' statuses.
+ */
+
+export type SessionStatus = 'draft' | 'activating' | 'active' | 'completedWithError' | 'completed' | 'failed';
+export type ArtifactStatus = 'added' | 'scheduling' | 'scheduled' | 'inProgress' | 'succeeded' | 'failed';
+export type BulkRequestStatus = 'active' | 'completed' | 'completedWithErrors';
+
+/** restoreSessionStatus: draft → activating → active → completed | completedWithError | failed. */
+export const SESSION_TRANSITIONS: Readonly<Record<SessionStatus, readonly SessionStatus[]>> = {
+  draft: ['activating'],
+  activating: ['active', 'completed', 'completedWithError', 'failed'],
+  active: ['completed', 'completedWithError', 'failed'],
+  completed: [],
+  completedWithError: [],
+  failed: [],
+};
+
+/**
+ * artifactRestoreStatus: added → scheduling → scheduled → inProgress → succeeded | failed. An artifact
+ * that cannot even start (its restore point expired, its mailbox is gone) fails from scheduling or scheduled.
+ */
+export const ARTIFACT_TRANSITIONS: Readonly<Record<ArtifactStatus, readonly ArtifactStatus[]>> = {
+  added: ['scheduling'],
+  scheduling: ['scheduled', 'failed'],
+  scheduled: ['inProgress', 'failed'],
+  inProgress: ['succeeded', 'failed'],
+  succeeded: [],
+  failed: [],
+};
+
+/** restoreArtifactsBulkRequestStatus: active until the session is activated, then resolved. */
+export const BULK_REQUEST_TRANSITIONS: Readonly<Record<BulkRequestStatus, readonly BulkRequestStatus[]>> = {
+  active: ['completed', 'completedWithErrors'],
+  completed: [],
+  completedWithErrors: [],
+};
+
+export function canMoveSession(from: string, to: string): boolean {
+  return (SESSION_TRANSITIONS[from as SessionStatus] ?? []).includes(to as SessionStatus);
+}
+
+export function canMoveArtifact(from: string, to: string): boolean {
+  return (ARTIFACT_TRANSITIONS[from as ArtifactStatus] ?? []).includes(to as ArtifactStatus);
+}
+
+export function canMoveBulkRequest(from: string, to: string): boolean {
+  return (BULK_REQUEST_TRANSITIONS[from as BulkRequestStatus] ?? []).includes(to as BulkRequestStatus);
+}
+
+/** Sessions that count against the limit of 25 concurrently active sessions per tenant. */
+export const RUNNING_SESSION_STATUSES: readonly SessionStatus[] = ['activating', 'active'];
+export const MAX_RUNNING_SESSIONS = 25;
+
+/** Only a draft session may be changed, deleted or activated (403 RestoreSessionActionNotAllowed otherwise). */
+export const MUTABLE_SESSION_STATUS: SessionStatus = 'draft';
+
+/** Bulk requests may be deleted only once resolved. */
+export const DELETABLE_BULK_REQUEST_STATUSES: readonly BulkRequestStatus[] = ['completed', 'completedWithErrors'];
+
+export interface ArtifactCount {
+  total: number;
+  completed: number;
+  inProgress: number;
+  failed: number;
+}
+
+export interface SessionDerivation {
+  status: SessionStatus;
+  count: ArtifactCount;
+  /** True when the session reached a terminal status (its completedDateTime is then set). */
+  terminal: boolean;
+}
+
+/**
+ * A session's status and restoreSessionArtifactCount from its artifacts' statuses (§8.6): a draft
+ * stays draft; after activation it is `activating` while every artifact is scheduling/scheduled,
+ * `active` once any is in progress or done while others are not, and at the end `completed` (all
+ * succeeded), `failed` (all failed) or `completedWithError` (both). A session left without any
+ * artifact (a bulk request that resolved nothing) ends `failed` if it carries an error, else `completed`.
+ */
+export function deriveSession(current: SessionStatus, byStatus: Readonly<Record<string, number>>, hasError = false): SessionDerivation {
+  const n = (s: ArtifactStatus) => byStatus[s] ?? 0;
+  const total = Object.values(byStatus).reduce((a, b) => a + b, 0);
+  const waiting = n('scheduling') + n('scheduled');
+  const running = n('inProgress');
+  const count: ArtifactCount = { total, completed: n('succeeded'), inProgress: waiting + running, failed: n('failed') };
+  if (current === 'draft') return { status: 'draft', count, terminal: false };
+  const done = count.completed + count.failed;
+  let status: SessionStatus;
+  if (total === 0) status = hasError ? 'failed' : 'completed';
+  else if (done === total) status = count.failed === 0 ? 'completed' : count.completed === 0 ? 'failed' : 'completedWithError';
+  else if (running > 0 || done > 0) status = 'active';
+  else status = waiting > 0 ? 'activating' : current;
+  // Statuses only move forward: a derivation never takes a session back.
+  if (status !== current && !canMoveSession(current, status)) status = current;
+  return { status, count, terminal: isTerminalSession(status) };
+}
+
+export function isTerminalSession(status: string): boolean {
+  return status === 'completed' || status === 'completedWithError' || status === 'failed';
+}
+
+/** Counts statuses, for deriveSession. */
+export function tally(statuses: Iterable<string>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of statuses) out[s] = (out[s] ?? 0) + 1;
+  return out;
+}
