@@ -1,14 +1,32 @@
 import type { Store } from '../store/store.js';
 import type { OffsetClock } from '../clock.js';
+import type { TenantTable } from '../store/schema.js';
+import type { Selectable } from 'kysely';
 
-/** Tenants exist from the first request with their `tid`: a new tenant's backup service is `disabled`. */
+export type TenantRow = Selectable<TenantTable>;
+
+/**
+ * Tenants exist from the first request with their `tid`: a new tenant's backup service is `disabled`.
+ * Every request reads its tenant, so rows are cached; whoever changes a tenant row calls `invalidate`
+ * after the write. On PostgreSQL other nodes may change the row, so the cache holds for a second only.
+ */
 export class Tenants {
-  private known = new Set<string>();
-  constructor(private readonly store: Store, private readonly clock: OffsetClock) {}
+  private cache = new Map<string, { row: TenantRow; at: number }>();
+  private readonly ttlMs: number;
+
+  constructor(private readonly store: Store, private readonly clock: OffsetClock) {
+    this.ttlMs = store.dialect === 'sqlite' ? Number.POSITIVE_INFINITY : 1000;
+  }
 
   async ensure(tenantId: string, displayName = 'Contoso'): Promise<void> {
-    if (this.known.has(tenantId)) return;
-    const row = await this.store.db.selectFrom('tenants').select('id').where('id', '=', tenantId).executeTakeFirst();
+    await this.get(tenantId, displayName);
+  }
+
+  /** The tenant's row, created on first sight. */
+  async get(tenantId: string, displayName = 'Contoso'): Promise<TenantRow> {
+    const hit = this.cache.get(tenantId);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.row;
+    let row = await this.read(tenantId);
     if (!row) {
       const now = this.clock.now().toISOString();
       await this.store.write((trx) =>
@@ -29,7 +47,23 @@ export class Tenants {
           .onConflict((oc) => oc.column('id').doNothing())
           .execute(),
       );
+      row = (await this.read(tenantId))!;
     }
-    this.known.add(tenantId);
+    this.cache.set(tenantId, { row, at: Date.now() });
+    return row;
+  }
+
+  isCached(tenantId: string): boolean {
+    const hit = this.cache.get(tenantId);
+    return hit !== undefined && Date.now() - hit.at < this.ttlMs;
+  }
+
+  /** Forget the cached row after changing it. */
+  invalidate(tenantId: string): void {
+    this.cache.delete(tenantId);
+  }
+
+  private read(tenantId: string): Promise<TenantRow | undefined> {
+    return this.store.db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst();
   }
 }

@@ -94,8 +94,11 @@ export function model(version: 'v1.0' | 'beta'): GraphModel {
   return (cache[version] ??= loadModel(version));
 }
 
+const names = new Map<string, string>();
 export function typeName(t: string): string {
-  return localName(t);
+  let n = names.get(t);
+  if (n === undefined) names.set(t, (n = localName(t)));
+  return n;
 }
 export function isCollection(t: string): boolean {
   return t.startsWith('Collection(');

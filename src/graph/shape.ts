@@ -22,14 +22,36 @@ export function shape(type: string, value: Record<string, unknown>, o: ShapeOpti
   return picked;
 }
 
+/** Per type, only the properties whose values need rewriting (enums, structured values); computed once. */
+type Plan = Map<string, string>;
+const plans = new Map<GraphModel, Map<string, Plan>>();
+
+function planFor(m: GraphModel, type: string): Plan | undefined {
+  let byType = plans.get(m);
+  if (!byType) plans.set(m, (byType = new Map()));
+  let plan = byType.get(type);
+  if (plan) return plan;
+  const def = m.types.get(type);
+  if (!def) return undefined;
+  plan = new Map();
+  for (const [name, p] of def.properties) {
+    const t = typeName(p.type);
+    if (m.enums.has(t) || m.types.has(t)) plan.set(name, p.type);
+  }
+  byType.set(type, plan);
+  return plan;
+}
+
 function shapeStructured(m: GraphModel, type: string, value: Record<string, unknown>, unknown: boolean): Record<string, unknown> {
-  const odataType = typeof value['@odata.type'] === 'string' ? (value['@odata.type'] as string).replace(/^#microsoft\.graph\./, '') : type;
-  const def = m.types.get(odataType) ?? m.types.get(type);
-  if (!def) return value;
+  const declared = value['@odata.type'];
+  const odataType = typeof declared === 'string' ? declared.replace(/^#microsoft\.graph\./, '') : type;
+  const plan = planFor(m, odataType) ?? planFor(m, type);
+  if (!plan) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    const p = def.properties.get(k);
-    out[k] = p && v !== null && v !== undefined ? shapeValue(m, p.type, v, unknown) : v;
+  for (const k in value) {
+    const v = value[k];
+    const t = plan.get(k);
+    out[k] = t !== undefined && v !== null && v !== undefined ? shapeValue(m, t, v, unknown) : v;
   }
   return out;
 }
@@ -39,9 +61,9 @@ function shapeValue(m: GraphModel, t: string, v: unknown, unknown: boolean): unk
   const name = typeName(t);
   const en = m.enums.get(name);
   if (en) {
-    if (typeof v !== 'string') return v;
-    const parts = en.isFlags ? v.split(',').map((s) => s.trim()) : [v];
-    const mapped = parts.map((p) => (!unknown && en.evolvable.has(p) ? 'unknownFutureValue' : p));
+    if (typeof v !== 'string' || unknown || en.evolvable.size === 0) return v;
+    if (!en.isFlags) return en.evolvable.has(v) ? 'unknownFutureValue' : v;
+    const mapped = v.split(',').map((p) => (en.evolvable.has(p.trim()) ? 'unknownFutureValue' : p.trim()));
     return [...new Set(mapped)].join(',');
   }
   if (typeof v === 'object' && v !== null && m.types.has(name)) {

@@ -27,7 +27,7 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
     bodyLimit: core.config.bodyLimit,
     https: options.https ?? null,
     genReqId: () => crypto.randomUUID(),
-    rewriteUrl: (req) => rewriteODataKeys(req.url ?? '/'),
+    rewriteUrl: (req) => (req.url && req.url.includes('(') ? rewriteODataKeys(req.url) : req.url ?? '/'),
     frameworkErrors: (error, req, reply) => {
       sendError(req, reply, errors.badRequest(error.message || 'Bad request.'));
     },
@@ -49,29 +49,30 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
     patterns.push(route.url.toLowerCase().split('/').filter(Boolean));
   });
 
-  // 1. request-id and client-request-id on every response
-  app.addHook('onRequest', async (req, reply) => {
+  // 1. request-id and client-request-id on every response; 2. authentication for Graph and emulator routes.
+  // Callback-style hooks with synchronous fast paths: this runs on every request.
+  app.addHook('onRequest', (req, reply, done) => {
     const client = req.headers['client-request-id'];
     req.clientRequestId = typeof client === 'string' && client.length > 0 && client.length <= 200 ? client : req.id;
     reply.header('request-id', req.id);
     reply.header('client-request-id', req.clientRequestId);
-  });
-
-  // 2. authentication for Graph and emulator routes
-  app.addHook('onRequest', async (req) => {
-    const config = req.routeOptions.config ?? {};
-    const isGraph = GRAPH_PREFIX.test(req.url);
-    if (config.public || (!isGraph && !req.url.startsWith('/_mailvault'))) return;
-    const principal = await authenticate(core, req);
-    const version = (GRAPH_PREFIX.exec(req.url)?.[1]?.toLowerCase() === 'beta' ? 'beta' : 'v1.0') as 'v1.0' | 'beta';
-    const prefer = String(req.headers.prefer ?? '').toLowerCase();
-    req.graph = {
-      principal,
-      tenantId: principal.tenantId,
-      version,
-      origin: `${req.protocol}://${req.headers.host ?? `${core.config.host}:${core.config.port}`}`,
-      includeUnknownEnumMembers: prefer.split(',').some((p) => p.trim() === 'include-unknown-enum-members'),
+    const url = req.url;
+    const isGraph = GRAPH_PREFIX.test(url);
+    if (req.routeOptions.config?.public || (!isGraph && !url.startsWith('/_mailvault'))) return done();
+    const finish = (principal: Principal) => {
+      const prefer = req.headers.prefer;
+      req.graph = {
+        principal,
+        tenantId: principal.tenantId,
+        version: url.charCodeAt(1) === 98 /* b */ || url.charCodeAt(1) === 66 ? 'beta' : 'v1.0',
+        origin: `${req.protocol}://${req.headers.host ?? `${core.config.host}:${core.config.port}`}`,
+        includeUnknownEnumMembers: prefer !== undefined && /(^|,)\s*include-unknown-enum-members\s*(,|$)/i.test(String(prefer)),
+      };
+      done();
     };
+    const cached = core.verifier.cached(req.headers.authorization);
+    if (cached) return finish(cached);
+    authenticate(core, req).then(finish, done);
   });
 
   // 3. bodies: JSON (prototype keys refused), text for MIME uploads; any other type is a 415
@@ -89,18 +90,24 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, String(body)));
 
   // 4. authorization, text bodies only where accepted, tenant provisioning
-  app.addHook('preHandler', async (req) => {
-    if (req.is404) return;
+  app.addHook('preHandler', (req, _reply, done) => {
+    if (req.is404) return done();
     const config = req.routeOptions.config ?? {};
     if (typeof req.body === 'string' && !config.acceptsText) {
-      throw errors.unsupportedMediaType(`Content type '${req.headers['content-type']}' is not supported; use application/json.`);
+      return done(errors.unsupportedMediaType(`Content type '${req.headers['content-type']}' is not supported; use application/json.`));
     }
-    if (!req.graph) return;
+    const graph = req.graph;
+    if (!graph) return done();
     if (GRAPH_PREFIX.test(req.url)) {
-      if (!config.op) throw errors.accessDenied('This operation is not available.');
-      authorize(req.graph.principal, config.op);
+      if (!config.op) return done(errors.accessDenied('This operation is not available.'));
+      try {
+        authorize(graph.principal, config.op);
+      } catch (error) {
+        return done(error as Error);
+      }
     }
-    await core.tenants.ensure(req.graph.tenantId);
+    if (core.tenants.isCached(graph.tenantId)) return done();
+    core.tenants.ensure(graph.tenantId).then(() => done(), done);
   });
 
   app.setErrorHandler((error, req, reply) => {

@@ -89,6 +89,14 @@ export class TokenVerifier {
   private cache = new Map<string, CacheEntry>();
   constructor(private readonly key: SigningKey, private readonly maxEntries = 10_000) {}
 
+  /** The principal of an `Authorization` header whose token was verified before and has not expired. */
+  cached(header: string | undefined): Principal | undefined {
+    if (header === undefined || header.length < 8) return undefined;
+    const hit = this.cache.get(header.slice(7));
+    if (hit && hit.expMs > Date.now() - SKEW_MS && /^bearer $/i.test(header.slice(0, 7))) return hit.principal;
+    return undefined;
+  }
+
   async verify(token: string): Promise<Principal> {
     const hit = this.cache.get(token);
     if (hit) {

@@ -61,7 +61,7 @@ export class Store {
     writerConn.pragma('synchronous = FULL');
     writerConn.pragma('busy_timeout = 5000');
     writerConn.pragma('foreign_keys = OFF');
-    const writer = new Kysely<DB>({ dialect: new SqliteDialect({ database: writerConn }) });
+    const writer = new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingStatements(writerConn) }) });
     let reader = writer;
     let readerConn: Database.Database | undefined;
     const store0 = new Store('sqlite', writer, writer, async () => {});
@@ -69,7 +69,7 @@ export class Store {
     if (file) {
       readerConn = new Database(file, { readonly: true });
       readerConn.pragma('busy_timeout = 5000');
-      reader = new Kysely<DB>({ dialect: new SqliteDialect({ database: readerConn }) });
+      reader = new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingStatements(readerConn) }) });
     }
     return new Store('sqlite', reader, writer, async () => {
       if (reader !== writer) await reader.destroy();
@@ -145,4 +145,24 @@ export class Store {
     await this.extraClose();
     await this.writer.destroy();
   }
+}
+
+/**
+ * Kysely prepares every query anew; preparing costs more than running a small query. Statements are
+ * cached by their SQL text (queries are parameterized, so the set of texts is small and bounded).
+ */
+function cachingStatements(db: Database.Database, max = 2000) {
+  const cache = new Map<string, Database.Statement>();
+  return {
+    close: () => db.close(),
+    prepare(text: string) {
+      let stmt = cache.get(text);
+      if (!stmt) {
+        stmt = db.prepare(text);
+        if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+        cache.set(text, stmt);
+      }
+      return stmt;
+    },
+  };
 }

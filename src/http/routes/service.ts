@@ -7,8 +7,7 @@ import { normalizeQuery, rejectUnsupported, parseSelect } from '../odata.js';
 
 /** The backupRestoreRoot singleton as a tenant sees it. */
 export async function readRoot(core: Core, tenantId: string): Promise<Record<string, unknown>> {
-  const t = await core.store.db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst();
-  if (!t) throw errors.itemNotFound('The tenant does not exist.');
+  const t = await core.tenants.get(tenantId);
   return {
     id: tenantId,
     serviceStatus: serviceStatusOf(t),

@@ -1,0 +1,69 @@
+/** Starting servers for benchmarks in their own processes, so the load generator does not share their event loop. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Running {
+  child: ChildProcess;
+  base: string;
+  stop(): Promise<void>;
+}
+
+/** Spawns `node <args>` and waits for a line matching `ready` whose first group is the base URL. */
+export function spawnServer(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Running> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = ready.exec(out);
+      if (m) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve({
+          child,
+          base: m[1],
+          stop: () =>
+            new Promise<void>((r) => {
+              if (child.exitCode !== null) return r();
+              child.once('exit', () => r());
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited early (${code}): ${out}`)));
+  });
+}
+
+/** Starts `mailvault serve` from the build in dist/ on a fresh data directory. */
+export async function startMailvault(extra: string[] = []): Promise<Running & { dataDir: string }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-bench-'));
+  const r = await spawnServer(
+    [path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--data', dataDir, '--log-level', 'silent', ...extra],
+    /listening on (\S+)/,
+  );
+  return {
+    ...r,
+    dataDir,
+    stop: async () => {
+      await r.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function peakRssMb(pid: number): number | undefined {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}

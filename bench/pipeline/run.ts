@@ -1,0 +1,52 @@
+/**
+ * GET /v1.0/solutions/backupRestore with a bearer token through the whole pipeline, against a raw
+ * node:http server returning the same JSON, measured in the same run. Target: ratio ≥ 0.6.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { ROOT, spawnServer, startMailvault } from '../lib/processes.js';
+
+const DURATION = Number(process.env.BENCH_SECONDS ?? 4);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+
+const ROUNDS = 3;
+
+function median(xs: Array<{ rps: number; p99: number }>) {
+  return [...xs].sort((a, b) => a.rps - b.rps)[Math.floor(xs.length / 2)];
+}
+
+async function load(url: string, headers: Record<string, string>, duration = DURATION) {
+  const r = await autocannon({ url, connections: CONNECTIONS, duration, headers });
+  if (r.non2xx > 0 || r.errors > 0) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+  return { rps: r.requests.average, p99: r.latency.p99 };
+}
+
+const mv = await startMailvault();
+try {
+  const token = execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'token', '--data', mv.dataDir], { encoding: 'utf8' }).trim();
+  const url = `${mv.base}/v1.0/solutions/backupRestore`;
+  const headers = { authorization: `Bearer ${token}` };
+  const body = await (await fetch(url, { headers })).text();
+  const base = await spawnServer([path.join(ROOT, 'bench/pipeline/baseline.mjs')], /listening on (\S+)/, { BODY: body });
+  try {
+    await load(url, headers, 2); // warm-up: JIT and caches
+    // Alternate short rounds so background noise on a shared machine hits both sides alike.
+    const rounds = { baseline: [] as Array<{ rps: number; p99: number }>, mailvault: [] as Array<{ rps: number; p99: number }> };
+    for (let i = 0; i < ROUNDS; i++) {
+      rounds.baseline.push(await load(`${base.base}/v1.0/solutions/backupRestore`, headers));
+      rounds.mailvault.push(await load(url, headers));
+    }
+    const baseline = median(rounds.baseline);
+    const mailvault = median(rounds.mailvault);
+    const ratio = mailvault.rps / baseline.rps;
+    console.log(`pipeline: GET /v1.0/solutions/backupRestore with a bearer token, ${CONNECTIONS} connections, median of ${ROUNDS} alternating ${DURATION}s rounds`);
+    console.log(`  raw node:http baseline  ${baseline.rps.toFixed(0)} req/s  p99 ${baseline.p99} ms`);
+    console.log(`  mailvault               ${mailvault.rps.toFixed(0)} req/s  p99 ${mailvault.p99} ms`);
+    console.log(`  ratio ${ratio.toFixed(2)} (target ≥ 0.60) ${ratio >= 0.6 ? 'MET' : 'NOT MET'}`);
+  } finally {
+    await base.stop();
+  }
+} finally {
+  await mv.stop();
+}
