@@ -31,7 +31,7 @@ program
     const config = loadConfig(opts);
     const app = await createApp(config);
     const base = await app.listen();
-    const where = config.memory ? 'in memory' : config.databaseUrl ? 'on PostgreSQL' : `in ${config.dataDir}`;
+    const where = config.databaseUrl ? 'on PostgreSQL' : config.memory ? 'in memory' : `in ${config.dataDir}`;
     console.log(`Mailvault listening on ${base} (data ${where})`);
     console.log(`Graph endpoint: ${base}/v1.0/solutions/backupRestore`);
     if (config.demo) {

@@ -39,7 +39,35 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * With MAILVAULT_TEST_DATABASE_URL (a PostgreSQL server URL, e.g. postgres://postgres@127.0.0.1:5432/test)
+ * every test server gets a database of its own there instead of in-memory SQLite.
+ */
+async function postgresDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const admin = process.env.MAILVAULT_TEST_DATABASE_URL;
+  if (!admin) return undefined;
+  const { default: pg } = await import('pg');
+  const name = `mv_test_${crypto.randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`create database ${name}`);
+  await client.end();
+  const url = new URL(admin);
+  url.pathname = '/' + name;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: admin });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
 export async function startServer(flags: Record<string, string | boolean> = {}): Promise<TestServer> {
+  const pgdb = flags.databaseUrl === undefined ? await postgresDatabase() : undefined;
+  if (pgdb) flags = { ...flags, databaseUrl: pgdb.url };
   const dataDir = flags.memory === false ? fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-test-')) : undefined;
   const config: Config = loadConfig(
     { port: '0', logLevel: 'silent', memory: dataDir === undefined, ...(dataDir ? { data: dataDir } : {}), ...stripMemory(flags) },
@@ -76,6 +104,7 @@ export async function startServer(flags: Record<string, string | boolean> = {}):
     },
     async close() {
       await app.close();
+      await pgdb?.drop();
       if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
