@@ -106,8 +106,8 @@ export function nextLink(req: FastifyRequest, g: GraphRequest, offset: number): 
  */
 export function readBody(req: FastifyRequest, g: GraphRequest, type: string, extra: readonly string[] = []): Record<string, unknown> {
   const body = req.body;
-  if (body === undefined || body === null || body === '') return {};
-  if (typeof body !== 'object' || Array.isArray(body)) {
+  if (body === undefined || body === '') return {};
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw errors.badRequest(`The request body must be a JSON object of type 'microsoft.graph.${type}'.`);
   }
   const names = propertyNames(g.version, type);
