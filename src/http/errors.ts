@@ -99,6 +99,20 @@ export const errors = {
   bulkRestoreRestorationResourcesCountExceedsLimit: e(400, 'BulkRestoreRestorationResourcesCountExceedsLimit'),
   bulkRestoreArtifactsNotFound: e(404, 'BulkRestoreArtifactsNotFound'),
   invalidStateForBulkRequestDeletion: e(403, 'InvalidStateForBulkRequestDeletion'),
+
+  // Directory and mail (Microsoft Graph's directory and Exchange codes)
+  requestResourceNotFound: e(404, 'Request_ResourceNotFound'),
+  requestBadRequest: e(400, 'Request_BadRequest'),
+  errorInvalidUser: e(404, 'ErrorInvalidUser'),
+  errorItemNotFound: e(404, 'ErrorItemNotFound'),
+  errorInvalidIdMalformed: e(400, 'ErrorInvalidIdMalformed'),
+  errorAccessDenied: e(403, 'ErrorAccessDenied'),
+  errorFolderExists: e(409, 'ErrorFolderExists'),
+  errorDeleteDistinguishedFolder: e(400, 'ErrorDeleteDistinguishedFolder'),
+  errorInvalidPropertyUpdateSentMessage: e(400, 'ErrorInvalidPropertyUpdateSentMessage'),
+  errorMimeContentInvalidBase64String: e(400, 'ErrorMimeContentInvalidBase64String'),
+  errorMimeContentInvalid: e(400, 'ErrorMimeContentInvalid'),
+  errorInvalidRequest: e(400, 'ErrorInvalidRequest'),
 };
 
 /** A publicError value for an entity's `error` property (not an HTTP failure). */

@@ -1,6 +1,34 @@
+/**
+ * The mail area: the directory (users, groups), hosted mailboxes and the Graph mail API, bulk
+ * import/export (cli.ts) and the demo tenant's people and mail. Other areas use it only through
+ * `core.services.mail` (the MailService of service.ts) and the `mailChanged` events it emits.
+ */
 import type { Area } from '../area.js';
+import { createMailService } from './service.js';
+import { pruneChanges } from './delta.js';
+import { directoryRoutes } from './routes/directory.js';
+import { folderRoutes } from './routes/folders.js';
+import { messageRoutes } from './routes/messages.js';
+import { seedDemoMail } from './demo.js';
+
+/** The delta log is pruned at most this often (emulated time). */
+const PRUNE_EVERY_MS = 3_600_000;
 
 export const mailArea: Area = {
   name: 'mail',
-  setup() {},
+  setup(core) {
+    core.services.mail = createMailService(core);
+    let lastPrune = 0;
+    core.scheduler.register('mail.pruneChanges', async (now) => {
+      if (now.getTime() - lastPrune < PRUNE_EVERY_MS) return;
+      lastPrune = now.getTime();
+      await pruneChanges(core, now);
+    });
+  },
+  graphRoutes(app, core) {
+    directoryRoutes(app, core);
+    folderRoutes(app, core);
+    messageRoutes(app, core);
+  },
+  seedDemo: (core, tenantId) => seedDemoMail(core, tenantId),
 };

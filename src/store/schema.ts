@@ -42,6 +42,8 @@ export interface UserTable {
   account_enabled: number;
   created_at: string;
   deleted_at: string | null;
+  /** JSON of the other Graph user properties (mailNickname, businessPhones, ...); migration 101. */
+  props: string | null;
 }
 
 export interface GroupTable {

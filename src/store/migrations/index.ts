@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import type { DialectName } from '../dialect.js';
 import { schema001 } from './001_schema.js';
 import { vault301 } from './301_vault.js';
+import { userProps101 } from './101_user_props.js';
 import { restoreSessionCounts401 } from './401_restore_session_counts.js';
 
 /**
@@ -12,6 +13,7 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '001_schema': schema001(dialect),
     '301_vault': vault301(dialect),
+    '101_user_props': userProps101(),
     '401_restore_session_counts': restoreSessionCounts401(),
   };
 }

@@ -1,0 +1,185 @@
+/**
+ * The directory: users (each with a mailbox) and groups with members. Deleting a user marks the
+ * user and its mailbox deleted but keeps both rows, so backups of the mailbox stay meaningful.
+ */
+import crypto from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Core } from '../core.js';
+import type { Trx } from '../store/store.js';
+import type { DB, GroupTable, UserTable } from '../store/schema.js';
+import { newItemId } from './ids.js';
+import { upsertFolders } from './items.js';
+import { WELL_KNOWN_DISPLAY_NAMES, WELL_KNOWN_FOLDERS, type DirectoryGroup, type DirectoryUser, type FolderRecord } from './model.js';
+
+export function userFromRow(r: UserTable): DirectoryUser {
+  return {
+    id: r.id,
+    userPrincipalName: r.user_principal_name,
+    mail: r.mail,
+    displayName: r.display_name,
+    givenName: r.given_name,
+    surname: r.surname,
+    jobTitle: r.job_title,
+    accountEnabled: r.account_enabled === 1,
+    createdDateTime: r.created_at,
+    deleted: r.deleted_at !== null,
+    deletedDateTime: r.deleted_at,
+    extra: r.props ? (JSON.parse(r.props) as Record<string, unknown>) : {},
+  };
+}
+
+export function groupFromRow(r: GroupTable): DirectoryGroup {
+  return {
+    id: r.id,
+    displayName: r.display_name,
+    description: r.description,
+    mail: r.mail,
+    mailNickname: r.mail_nickname,
+    mailEnabled: r.mail_enabled === 1,
+    securityEnabled: r.security_enabled === 1,
+    groupTypes: JSON.parse(r.group_types) as string[],
+    createdDateTime: r.created_at,
+  };
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A user by object id, userPrincipalName or mail (case-insensitive), deleted ones included. */
+export async function findUser(db: Kysely<DB>, tenantId: string, key: string): Promise<DirectoryUser | undefined> {
+  let q = db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId);
+  const lower = key.toLowerCase();
+  q = GUID.test(key) ? q.where('id', '=', lower) : q.where((eb) => eb.or([eb('upn_key', '=', lower), eb('mail_key', '=', lower)]));
+  // a live user wins over a deleted one with the same mail
+  const rows = await q.orderBy('deleted_at', 'desc').execute();
+  const row = rows.find((r) => r.deleted_at === null) ?? rows[0];
+  return row ? userFromRow(row) : undefined;
+}
+
+export interface NewUser {
+  id?: string;
+  userPrincipalName: string;
+  displayName: string;
+  mail?: string | null;
+  givenName?: string | null;
+  surname?: string | null;
+  jobTitle?: string | null;
+  accountEnabled?: boolean;
+  extra?: Record<string, unknown>;
+}
+
+export class UpnTakenError extends Error {}
+
+/** Creates a user and its mailbox (with the well-known folders). */
+export async function createUser(core: Core, trx: Trx, tenantId: string, u: NewUser, folderIdBytes?: (i: number) => Buffer): Promise<DirectoryUser> {
+  const now = core.clock.now().toISOString();
+  const id = (u.id ?? crypto.randomUUID()).toLowerCase();
+  const upnKey = u.userPrincipalName.toLowerCase();
+  const taken = await trx.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('upn_key', '=', upnKey).executeTakeFirst();
+  if (taken) throw new UpnTakenError(u.userPrincipalName);
+  const mail = u.mail === undefined ? u.userPrincipalName : u.mail;
+  const row: UserTable = {
+    tenant_id: tenantId,
+    id,
+    user_principal_name: u.userPrincipalName,
+    upn_key: upnKey,
+    mail,
+    mail_key: mail?.toLowerCase() ?? null,
+    display_name: u.displayName,
+    given_name: u.givenName ?? null,
+    surname: u.surname ?? null,
+    job_title: u.jobTitle ?? null,
+    account_enabled: u.accountEnabled === false ? 0 : 1,
+    created_at: now,
+    deleted_at: null,
+    props: JSON.stringify(u.extra ?? {}),
+  };
+  await trx.insertInto('users').values(row).execute();
+  await createMailbox(core, trx, tenantId, id, folderIdBytes);
+  return userFromRow(row);
+}
+
+/** The mailbox of a new user: the root and the well-known folders beneath it. */
+export async function createMailbox(core: Core, trx: Trx, tenantId: string, mailboxId: string, folderIdBytes?: (i: number) => Buffer): Promise<void> {
+  const now = core.clock.now().toISOString();
+  await trx.insertInto('mailboxes').values({ tenant_id: tenantId, id: mailboxId, created_at: now, deleted_at: null, change_seq: 0 }).execute();
+  const ids = WELL_KNOWN_FOLDERS.map((_, i) => newItemId('folder', folderIdBytes?.(i)));
+  const folders: FolderRecord[] = WELL_KNOWN_FOLDERS.map((name, i) => ({
+    id: ids[i],
+    displayName: WELL_KNOWN_DISPLAY_NAMES[name],
+    parentFolderId: name === 'msgfolderroot' ? null : ids[0],
+    wellKnownName: name,
+    isHidden: false,
+    createdDateTime: now,
+  }));
+  await upsertFolders(core, trx, tenantId, mailboxId, folders);
+}
+
+export async function updateUser(trx: Trx, tenantId: string, id: string, patch: Partial<Omit<UserTable, 'tenant_id' | 'id'>>): Promise<void> {
+  await trx.updateTable('users').set(patch).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+}
+
+/** Soft delete: the user disappears from the directory, its mailbox is marked deleted, memberships end. */
+export async function deleteUser(core: Core, trx: Trx, tenantId: string, id: string): Promise<void> {
+  const now = core.clock.now().toISOString();
+  await trx.updateTable('users').set({ deleted_at: now, account_enabled: 0 }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  await trx.updateTable('mailboxes').set({ deleted_at: now }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  await trx.deleteFrom('group_members').where('tenant_id', '=', tenantId).where('member_id', '=', id).execute();
+}
+
+export async function findGroup(db: Kysely<DB>, tenantId: string, id: string): Promise<DirectoryGroup | undefined> {
+  const row = await db.selectFrom('groups').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id.toLowerCase()).where('deleted_at', 'is', null).executeTakeFirst();
+  return row ? groupFromRow(row) : undefined;
+}
+
+export interface NewGroup {
+  id?: string;
+  displayName: string;
+  description?: string | null;
+  mail?: string | null;
+  mailNickname: string;
+  mailEnabled: boolean;
+  securityEnabled: boolean;
+  groupTypes?: string[];
+}
+
+export async function createGroup(core: Core, trx: Trx, tenantId: string, g: NewGroup): Promise<DirectoryGroup> {
+  const row: GroupTable = {
+    tenant_id: tenantId,
+    id: (g.id ?? crypto.randomUUID()).toLowerCase(),
+    display_name: g.displayName,
+    description: g.description ?? null,
+    mail: g.mail ?? null,
+    mail_nickname: g.mailNickname,
+    mail_enabled: g.mailEnabled ? 1 : 0,
+    security_enabled: g.securityEnabled ? 1 : 0,
+    group_types: JSON.stringify(g.groupTypes ?? []),
+    created_at: core.clock.now().toISOString(),
+    deleted_at: null,
+  };
+  await trx.insertInto('groups').values(row).execute();
+  return groupFromRow(row);
+}
+
+export async function addMembers(core: Core, trx: Trx, tenantId: string, groupId: string, memberIds: string[]): Promise<void> {
+  if (memberIds.length === 0) return;
+  const now = core.clock.now().toISOString();
+  await trx
+    .insertInto('group_members')
+    .values(memberIds.map((m) => ({ tenant_id: tenantId, group_id: groupId, member_id: m, added_at: now })))
+    .onConflict((oc) => oc.columns(['tenant_id', 'group_id', 'member_id']).doNothing())
+    .execute();
+}
+
+/** Direct members that are live users. */
+export async function groupMemberIds(db: Kysely<DB>, tenantId: string, groupId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('group_members as gm')
+    .innerJoin('users as u', (j) => j.onRef('u.tenant_id', '=', 'gm.tenant_id').onRef('u.id', '=', 'gm.member_id'))
+    .select('u.id')
+    .where('gm.tenant_id', '=', tenantId)
+    .where('gm.group_id', '=', groupId.toLowerCase())
+    .where('u.deleted_at', 'is', null)
+    .orderBy('u.id')
+    .execute();
+  return rows.map((r) => r.id);
+}

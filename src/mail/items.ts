@@ -1,0 +1,409 @@
+/**
+ * Every write to mailbox items goes through here, so that each one, in the same transaction,
+ * (1) changes the rows, (2) appends to `mail_changes` (the delta log), and (3) emits
+ * `core.events.mailChanged` with a complete snapshot (the vault's capture). Writes are multi-row
+ * so that bulk callers (import, the restore engine) stay fast.
+ */
+import type { Kysely } from 'kysely';
+import type { Core, MailChange } from '../core.js';
+import type { Trx } from '../store/store.js';
+import type { DB, FolderTable, MessageTable } from '../store/schema.js';
+import { newChangeKey, sha256Hex } from './ids.js';
+import type { FolderRecord, FolderSnapshot, MessageRecord, MessageSnapshot } from './model.js';
+
+/** Rows per multi-row statement: messages have 20 columns, well under both databases' parameter limits. */
+const CHUNK = 400;
+
+export function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+// ---- blobs -------------------------------------------------------------------------------------
+
+/** Stores content once per SHA-256; returns the hashes in input order. */
+export async function putBlobs(trx: Trx, now: string, data: Buffer[]): Promise<string[]> {
+  const hashes = data.map((d) => sha256Hex(d));
+  const seen = new Set<string>();
+  const rows: Array<{ sha256: string; size: number; data: Buffer; created_at: string }> = [];
+  data.forEach((d, i) => {
+    if (seen.has(hashes[i])) return;
+    seen.add(hashes[i]);
+    rows.push({ sha256: hashes[i], size: d.length, data: d, created_at: now });
+  });
+  for (const part of chunks(rows, 200)) {
+    await trx.insertInto('blobs').values(part).onConflict((oc) => oc.column('sha256').doNothing()).execute();
+  }
+  return hashes;
+}
+
+export async function readBlob(db: Kysely<DB>, sha256: string): Promise<Buffer | undefined> {
+  const row = await db.selectFrom('blobs').select('data').where('sha256', '=', sha256).executeTakeFirst();
+  return row ? Buffer.from(row.data) : undefined;
+}
+
+export async function readBlobs(db: Kysely<DB>, hashes: string[]): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for (const part of chunks([...new Set(hashes)], 500)) {
+    const rows = await db.selectFrom('blobs').select(['sha256', 'data']).where('sha256', 'in', part).execute();
+    for (const r of rows) out.set(r.sha256, Buffer.from(r.data));
+  }
+  return out;
+}
+
+// ---- rows <-> records --------------------------------------------------------------------------
+
+function stripInfo(p: MessageSnapshot): MessageSnapshot {
+  const { changeKey: _c, lastModifiedDateTime: _l, parentFolderId: _p, ...rest } = p;
+  return rest;
+}
+
+export function messageFromRow(r: Pick<MessageTable, 'id' | 'folder_id' | 'props' | 'mime_sha256' | 'change_key' | 'modified_at'>): MessageRecord {
+  const props = JSON.parse(r.props) as MessageSnapshot;
+  props.changeKey = r.change_key;
+  props.lastModifiedDateTime = r.modified_at;
+  props.parentFolderId = r.folder_id;
+  return { id: r.id, folderId: r.folder_id, props, mimeSha256: r.mime_sha256 };
+}
+
+export function folderFromRow(r: FolderTable): FolderRecord {
+  return {
+    id: r.id,
+    displayName: r.display_name,
+    parentFolderId: r.parent_id,
+    wellKnownName: r.well_known_name as FolderRecord['wellKnownName'],
+    isHidden: r.is_hidden === 1,
+    createdDateTime: r.created_at,
+    lastModifiedDateTime: r.modified_at,
+  };
+}
+
+function messageRow(tenantId: string, mailboxId: string, m: MessageRecord, changeKey: string, now: string, seq: number): MessageTable {
+  const p = stripInfo(m.props);
+  return {
+    tenant_id: tenantId,
+    mailbox_id: mailboxId,
+    id: m.id,
+    folder_id: m.folderId,
+    props: JSON.stringify(p),
+    subject: p.subject,
+    sender_address: p.from?.emailAddress.address.toLowerCase() ?? null,
+    internet_message_id: p.internetMessageId,
+    conversation_id: p.conversationId,
+    mime_sha256: m.mimeSha256,
+    has_attachments: p.hasAttachments ? 1 : 0,
+    is_read: p.isRead ? 1 : 0,
+    is_draft: p.isDraft ? 1 : 0,
+    importance: p.importance,
+    received_at: p.receivedDateTime,
+    sent_at: p.sentDateTime,
+    created_at: p.createdDateTime,
+    modified_at: now,
+    change_key: changeKey,
+    change_seq: seq,
+  };
+}
+
+// ---- the change log ----------------------------------------------------------------------------
+
+interface LoggedChange {
+  event: MailChange;
+  fromFolderId: string | null;
+  toFolderId: string | null;
+}
+
+/** Appends to mail_changes, bumps the mailbox's change counter and emits the events. */
+async function logChanges(core: Core, trx: Trx, tenantId: string, mailboxId: string, changes: LoggedChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  for (const part of chunks(changes, 1000)) {
+    await trx
+      .insertInto('mail_changes')
+      .values(
+        part.map((c) => ({
+          tenant_id: tenantId,
+          mailbox_id: mailboxId,
+          item_kind: c.event.itemKind,
+          item_id: c.event.itemId,
+          from_folder_id: c.fromFolderId,
+          to_folder_id: c.toFolderId,
+          op: c.event.op,
+          at: c.event.at,
+        })),
+      )
+      .execute();
+  }
+  await core.events.mailChanged.emit(
+    trx,
+    changes.map((c) => c.event),
+  );
+}
+
+async function nextSeq(trx: Trx, tenantId: string, mailboxId: string): Promise<number> {
+  const row = await trx
+    .updateTable('mailboxes')
+    .set((eb) => ({ change_seq: eb('change_seq', '+', 1) }))
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', mailboxId)
+    .returning('change_seq')
+    .executeTakeFirst();
+  if (!row) throw new Error(`mailbox ${mailboxId} does not exist`);
+  return Number(row.change_seq);
+}
+
+// ---- messages ----------------------------------------------------------------------------------
+
+/**
+ * Creates or overwrites messages by id from complete snapshots (the folder must exist). Each gets a
+ * new changeKey and lastModifiedDateTime; everything else (dates, internetMessageId, content) is
+ * taken from the snapshot. Returns the records as stored.
+ */
+export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mailboxId: string, items: MessageRecord[]): Promise<MessageRecord[]> {
+  if (items.length === 0) return [];
+  const now = core.clock.now().toISOString();
+  const seq = await nextSeq(trx, tenantId, mailboxId);
+  const before = new Map<string, string>();
+  for (const part of chunks(items.map((i) => i.id), 900)) {
+    const rows = await trx
+      .selectFrom('messages')
+      .select(['id', 'folder_id'])
+      .where('tenant_id', '=', tenantId)
+      .where('mailbox_id', '=', mailboxId)
+      .where('id', 'in', part)
+      .execute();
+    for (const r of rows) before.set(r.id, r.folder_id);
+  }
+  const stored: MessageRecord[] = [];
+  const rows: MessageTable[] = [];
+  const changes: LoggedChange[] = [];
+  for (const m of items) {
+    const changeKey = newChangeKey();
+    const row = messageRow(tenantId, mailboxId, m, changeKey, now, seq);
+    rows.push(row);
+    const record = messageFromRow(row);
+    stored.push(record);
+    changes.push({
+      fromFolderId: before.get(m.id) ?? null,
+      toFolderId: m.folderId,
+      event: {
+        tenantId,
+        mailboxId,
+        itemKind: 'message',
+        itemId: m.id,
+        op: 'upsert',
+        at: now,
+        folderId: m.folderId,
+        props: record.props as unknown as Record<string, unknown>,
+        mimeSha256: m.mimeSha256,
+        isDraft: record.props.isDraft,
+      },
+    });
+  }
+  for (const part of chunks(rows)) {
+    await trx
+      .insertInto('messages')
+      .values(part)
+      .onConflict((oc) =>
+        oc.columns(['tenant_id', 'mailbox_id', 'id']).doUpdateSet((eb) => ({
+          folder_id: eb.ref('excluded.folder_id'),
+          props: eb.ref('excluded.props'),
+          subject: eb.ref('excluded.subject'),
+          sender_address: eb.ref('excluded.sender_address'),
+          internet_message_id: eb.ref('excluded.internet_message_id'),
+          conversation_id: eb.ref('excluded.conversation_id'),
+          mime_sha256: eb.ref('excluded.mime_sha256'),
+          has_attachments: eb.ref('excluded.has_attachments'),
+          is_read: eb.ref('excluded.is_read'),
+          is_draft: eb.ref('excluded.is_draft'),
+          importance: eb.ref('excluded.importance'),
+          received_at: eb.ref('excluded.received_at'),
+          sent_at: eb.ref('excluded.sent_at'),
+          created_at: eb.ref('excluded.created_at'),
+          modified_at: eb.ref('excluded.modified_at'),
+          change_key: eb.ref('excluded.change_key'),
+          change_seq: eb.ref('excluded.change_seq'),
+        })),
+      )
+      .execute();
+  }
+  await logChanges(core, trx, tenantId, mailboxId, changes);
+  return stored;
+}
+
+/** Deletes messages by id; returns the ids that existed. */
+export async function deleteMessages(core: Core, trx: Trx, tenantId: string, mailboxId: string, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const now = core.clock.now().toISOString();
+  const existing: Array<{ id: string; folder_id: string; is_draft: number }> = [];
+  for (const part of chunks(ids, 900)) {
+    existing.push(
+      ...(await trx
+        .selectFrom('messages')
+        .select(['id', 'folder_id', 'is_draft'])
+        .where('tenant_id', '=', tenantId)
+        .where('mailbox_id', '=', mailboxId)
+        .where('id', 'in', part)
+        .execute()),
+    );
+  }
+  if (existing.length === 0) return [];
+  await nextSeq(trx, tenantId, mailboxId);
+  for (const part of chunks(existing.map((e) => e.id), 900)) {
+    await trx.deleteFrom('messages').where('tenant_id', '=', tenantId).where('mailbox_id', '=', mailboxId).where('id', 'in', part).execute();
+  }
+  await logChanges(
+    core,
+    trx,
+    tenantId,
+    mailboxId,
+    existing.map((e) => ({
+      fromFolderId: e.folder_id,
+      toFolderId: null,
+      event: { tenantId, mailboxId, itemKind: 'message', itemId: e.id, op: 'delete', at: now, folderId: e.folder_id, props: null, mimeSha256: null, isDraft: e.is_draft === 1 },
+    })),
+  );
+  return existing.map((e) => e.id);
+}
+
+export async function getMessage(db: Kysely<DB>, tenantId: string, mailboxId: string, id: string): Promise<MessageRecord | undefined> {
+  const row = await db
+    .selectFrom('messages')
+    .select(['id', 'folder_id', 'props', 'mime_sha256', 'change_key', 'modified_at'])
+    .where('tenant_id', '=', tenantId)
+    .where('mailbox_id', '=', mailboxId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row ? messageFromRow(row) : undefined;
+}
+
+/** One page of a mailbox's messages in id order (keyset), optionally of one folder. */
+export async function messagesPage(
+  db: Kysely<DB>,
+  tenantId: string,
+  mailboxId: string,
+  o: { afterId?: string; limit: number; folderId?: string },
+): Promise<MessageRecord[]> {
+  let q = db
+    .selectFrom('messages')
+    .select(['id', 'folder_id', 'props', 'mime_sha256', 'change_key', 'modified_at'])
+    .where('tenant_id', '=', tenantId)
+    .where('mailbox_id', '=', mailboxId);
+  if (o.folderId !== undefined) q = q.where('folder_id', '=', o.folderId);
+  if (o.afterId !== undefined) q = q.where('id', '>', o.afterId);
+  const rows = await q.orderBy('id').limit(o.limit).execute();
+  return rows.map(messageFromRow);
+}
+
+// ---- folders -----------------------------------------------------------------------------------
+
+function folderEvent(tenantId: string, mailboxId: string, f: FolderRecord, now: string): MailChange {
+  const { id, ...snapshot } = f;
+  return {
+    tenantId,
+    mailboxId,
+    itemKind: 'folder',
+    itemId: id,
+    op: 'upsert',
+    at: now,
+    folderId: f.parentFolderId,
+    props: { ...snapshot, lastModifiedDateTime: now } as unknown as Record<string, unknown>,
+    mimeSha256: null,
+    isDraft: false,
+  };
+}
+
+/** Creates or overwrites folders by id from snapshots (parents first in the list, or already present). */
+export async function upsertFolders(core: Core, trx: Trx, tenantId: string, mailboxId: string, folders: FolderRecord[]): Promise<FolderRecord[]> {
+  if (folders.length === 0) return [];
+  const now = core.clock.now().toISOString();
+  const seq = await nextSeq(trx, tenantId, mailboxId);
+  const before = new Map<string, string | null>();
+  for (const part of chunks(folders.map((f) => f.id), 900)) {
+    const rows = await trx.selectFrom('folders').select(['id', 'parent_id']).where('tenant_id', '=', tenantId).where('mailbox_id', '=', mailboxId).where('id', 'in', part).execute();
+    for (const r of rows) before.set(r.id, r.parent_id);
+  }
+  const rows: FolderTable[] = folders.map((f) => ({
+    tenant_id: tenantId,
+    mailbox_id: mailboxId,
+    id: f.id,
+    parent_id: f.parentFolderId,
+    display_name: f.displayName,
+    well_known_name: f.wellKnownName,
+    is_hidden: f.isHidden ? 1 : 0,
+    created_at: f.createdDateTime,
+    modified_at: now,
+    change_seq: seq,
+  }));
+  for (const part of chunks(rows, 500)) {
+    await trx
+      .insertInto('folders')
+      .values(part)
+      .onConflict((oc) =>
+        oc.columns(['tenant_id', 'mailbox_id', 'id']).doUpdateSet((eb) => ({
+          parent_id: eb.ref('excluded.parent_id'),
+          display_name: eb.ref('excluded.display_name'),
+          well_known_name: eb.ref('excluded.well_known_name'),
+          is_hidden: eb.ref('excluded.is_hidden'),
+          created_at: eb.ref('excluded.created_at'),
+          modified_at: eb.ref('excluded.modified_at'),
+          change_seq: eb.ref('excluded.change_seq'),
+        })),
+      )
+      .execute();
+  }
+  const stored = rows.map(folderFromRow);
+  await logChanges(
+    core,
+    trx,
+    tenantId,
+    mailboxId,
+    stored.map((f) => ({ fromFolderId: before.has(f.id) ? before.get(f.id)! : null, toFolderId: f.parentFolderId, event: folderEvent(tenantId, mailboxId, f, now) })),
+  );
+  return stored;
+}
+
+export async function listFolders(db: Kysely<DB>, tenantId: string, mailboxId: string): Promise<FolderRecord[]> {
+  const rows = await db.selectFrom('folders').selectAll().where('tenant_id', '=', tenantId).where('mailbox_id', '=', mailboxId).orderBy('id').execute();
+  return rows.map(folderFromRow);
+}
+
+/**
+ * Deletes a folder with everything beneath it (subfolders and their messages); each deleted item
+ * is logged and emitted. Returns the number of messages deleted.
+ */
+export async function deleteFolderTree(core: Core, trx: Trx, tenantId: string, mailboxId: string, folderId: string): Promise<number> {
+  const all = await listFolders(trx, tenantId, mailboxId);
+  const children = new Map<string, string[]>();
+  for (const f of all) if (f.parentFolderId) children.set(f.parentFolderId, [...(children.get(f.parentFolderId) ?? []), f.id]);
+  const doomed: string[] = [];
+  const walk = (id: string) => {
+    for (const c of children.get(id) ?? []) walk(c);
+    doomed.push(id);
+  };
+  walk(folderId);
+  let messages = 0;
+  for (const fid of doomed) {
+    const ids = (await trx.selectFrom('messages').select('id').where('tenant_id', '=', tenantId).where('mailbox_id', '=', mailboxId).where('folder_id', '=', fid).execute()).map((r) => r.id);
+    messages += (await deleteMessages(core, trx, tenantId, mailboxId, ids)).length;
+  }
+  const now = core.clock.now().toISOString();
+  const byId = new Map(all.map((f) => [f.id, f]));
+  await nextSeq(trx, tenantId, mailboxId);
+  for (const part of chunks(doomed, 900)) {
+    await trx.deleteFrom('folders').where('tenant_id', '=', tenantId).where('mailbox_id', '=', mailboxId).where('id', 'in', part).execute();
+  }
+  await logChanges(
+    core,
+    trx,
+    tenantId,
+    mailboxId,
+    doomed.map((id) => ({
+      fromFolderId: byId.get(id)?.parentFolderId ?? null,
+      toFolderId: null,
+      event: { tenantId, mailboxId, itemKind: 'folder', itemId: id, op: 'delete', at: now, folderId: byId.get(id)?.parentFolderId ?? null, props: null, mimeSha256: null, isDraft: false },
+    })),
+  );
+  return messages;
+}
+
+export type { FolderSnapshot };
