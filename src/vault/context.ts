@@ -1,0 +1,25 @@
+/** What the vault's parts share: the core, the keyword index and two small in-memory hints. */
+import type { Core } from '../core.js';
+import type { KeywordIndex } from './keywordIndex.js';
+import type { GcReport } from './gc.js';
+
+export interface VaultContext {
+  core: Core;
+  index: KeywordIndex;
+  /**
+   * Mailboxes that were ever protected (loaded at start, grows on protection): changes to any other
+   * mailbox cost the capture nothing. The table decides whether one of these is protected now.
+   */
+  everProtected: Set<string>;
+  /** Mailboxes that may have captured changes no restore point covers yet (the truth is vault_versions). */
+  dirty: Set<string>;
+  /** The latest garbage collection, for GET /_mailvault/vault/gc. */
+  lastGc: GcReport | undefined;
+}
+
+export const mailboxKey = (tenantId: string, mailboxId: string): string => `${tenantId}\u0000${mailboxId}`;
+
+export function splitKey(key: string): [string, string] {
+  const i = key.indexOf('\u0000');
+  return [key.slice(0, i), key.slice(i + 1)];
+}

@@ -1,0 +1,215 @@
+/**
+ * Retention. Restore points expire one year after their time; what only expired points needed goes:
+ *  - versions: per mailbox, with P0 the time of its oldest live point (or of its last point when it
+ *    has none but is still protected), every item keeps only its latest version at or before P0
+ *    (none if that is a delete); later versions are untouched. A mailbox no longer protected and
+ *    without live points is forgotten entirely. Work is incremental: only items changed since the
+ *    previous horizon are looked at.
+ *  - blobs: content no live message and no remaining version refers to (after an hour's grace, so
+ *    content written just before its message is safe).
+ *  - search responses once their points expired, with their hits.
+ */
+import type { Trx } from '../store/store.js';
+import type { VaultContext } from './context.js';
+import { mailboxKey } from './context.js';
+
+export interface GcReport {
+  /** Emulated time of the run. */
+  at: string;
+  expiredRestorePoints: number;
+  expiredSearchResponses: number;
+  versionsRemoved: number;
+  /** Bytes of snapshot JSON removed with the versions. */
+  versionBytesFreed: number;
+  blobsRemoved: number;
+  blobBytesFreed: number;
+  mailboxesForgotten: number;
+  durationMs: number;
+}
+
+export const GC_INTERVAL_MS = 86_400_000;
+const BLOB_GRACE_MS = 3_600_000;
+const CHUNK = 500;
+
+export async function collectGarbage(ctx: VaultContext, now: Date): Promise<GcReport> {
+  const started = performance.now();
+  const { store } = ctx.core;
+  const nowIso = now.toISOString();
+  const report: GcReport = {
+    at: nowIso,
+    expiredRestorePoints: 0,
+    expiredSearchResponses: 0,
+    versionsRemoved: 0,
+    versionBytesFreed: 0,
+    blobsRemoved: 0,
+    blobBytesFreed: 0,
+    mailboxesForgotten: 0,
+    durationMs: 0,
+  };
+
+  // Expired points and search responses.
+  await store.write(async (trx) => {
+    const expired = await trx.selectFrom('restore_points').select('id').where('expires_at', '<=', nowIso).execute();
+    for (let i = 0; i < expired.length; i += CHUNK) {
+      const ids = expired.slice(i, i + CHUNK).map((r) => r.id);
+      await trx.deleteFrom('search_hits').where('restore_point_id', 'in', ids).execute();
+      await trx.deleteFrom('restore_points').where('id', 'in', ids).where('expires_at', '<=', nowIso).execute();
+    }
+    report.expiredRestorePoints = expired.length;
+    const responses = await trx.selectFrom('search_responses').select('id').where('expires_at', '<=', nowIso).execute();
+    for (let i = 0; i < responses.length; i += CHUNK) {
+      const ids = responses.slice(i, i + CHUNK).map((r) => r.id);
+      await trx.deleteFrom('search_hits').where('search_response_id', 'in', ids).execute();
+      await trx.deleteFrom('search_response_points').where('search_response_id', 'in', ids).execute();
+      await trx.deleteFrom('search_responses').where('id', 'in', ids).execute();
+    }
+    report.expiredSearchResponses = responses.length;
+  });
+
+  // Versions no live point needs, mailbox by mailbox.
+  const mailboxes = await store.db.selectFrom('vault_mailboxes').selectAll().execute();
+  for (const m of mailboxes) {
+    const db = store.db;
+    const oldest = await db
+      .selectFrom('restore_points')
+      .select((e) => e.fn.min('protection_at').as('t'))
+      .where('tenant_id', '=', m.tenant_id)
+      .where('mailbox_id', '=', m.mailbox_id)
+      .where('expires_at', '>', nowIso)
+      .executeTakeFirst();
+    const pending = await db
+      .selectFrom('vault_versions')
+      .select('seq')
+      .where('tenant_id', '=', m.tenant_id)
+      .where('mailbox_id', '=', m.mailbox_id)
+      .where('at', '>', m.last_point_at ?? '')
+      .limit(1)
+      .executeTakeFirst();
+    if (!oldest?.t && m.protected === 0 && !pending) {
+      await forgetMailbox(ctx, m.tenant_id, m.mailbox_id, report);
+      continue;
+    }
+    const horizon = oldest?.t ?? m.last_point_at;
+    if (!horizon || (m.gc_horizon && horizon <= m.gc_horizon)) continue;
+    await reduceTo(ctx, m.tenant_id, m.mailbox_id, m.gc_horizon ?? '', horizon, report);
+    await store.write((trx) =>
+      trx.updateTable('vault_mailboxes').set({ gc_horizon: horizon }).where('tenant_id', '=', m.tenant_id).where('mailbox_id', '=', m.mailbox_id).execute(),
+    );
+  }
+
+  // Content nothing refers to any more.
+  const graceCut = new Date(now.getTime() - BLOB_GRACE_MS).toISOString();
+  await store.write(async (trx) => {
+    const orphans = await trx
+      .selectFrom('blobs as b')
+      .select(['b.sha256', 'b.size'])
+      .where('b.created_at', '<=', graceCut)
+      .where((eb) =>
+        eb.and([
+          eb.not(eb.exists(eb.selectFrom('messages as m').select('m.id').whereRef('m.mime_sha256', '=', 'b.sha256'))),
+          eb.not(eb.exists(eb.selectFrom('vault_versions as v').select('v.seq').whereRef('v.mime_sha256', '=', 'b.sha256'))),
+        ]),
+      )
+      .execute();
+    for (let i = 0; i < orphans.length; i += CHUNK) {
+      await trx.deleteFrom('blobs').where('sha256', 'in', orphans.slice(i, i + CHUNK).map((o) => o.sha256)).execute();
+    }
+    report.blobsRemoved = orphans.length;
+    report.blobBytesFreed = orphans.reduce((n, o) => n + Number(o.size), 0);
+  });
+
+  report.durationMs = Math.round(performance.now() - started);
+  ctx.lastGc = report;
+  if (['info', 'debug', 'trace'].includes(ctx.core.config.logLevel)) {
+    console.info(`[mailvault] vault gc at ${nowIso}: ${JSON.stringify(report)}`);
+  }
+  return report;
+}
+
+/** Keeps, for every item changed in (from, to], only its latest version at or before `to`. */
+async function reduceTo(ctx: VaultContext, tenantId: string, mailboxId: string, from: string, to: string, report: GcReport): Promise<void> {
+  let afterId: string | undefined;
+  for (;;) {
+    const done = await ctx.core.store.write(async (trx) => {
+      let q = trx
+        .selectFrom('vault_versions')
+        .select('item_id')
+        .distinct()
+        .where('tenant_id', '=', tenantId)
+        .where('mailbox_id', '=', mailboxId)
+        .where('at', '>', from)
+        .where('at', '<=', to);
+      if (afterId !== undefined) q = q.where('item_id', '>', afterId);
+      const items = (await q.orderBy('item_id').limit(CHUNK).execute()).map((r) => r.item_id);
+      if (items.length === 0) return true;
+      afterId = items[items.length - 1];
+      const rows = await trx
+        .selectFrom('vault_versions')
+        .select((e) => ['seq', 'item_id', 'op', e.fn.coalesce(e.fn('length', ['props']), e.lit(0)).as('bytes')])
+        .where('tenant_id', '=', tenantId)
+        .where('mailbox_id', '=', mailboxId)
+        .where('item_id', 'in', items)
+        .where('at', '<=', to)
+        .orderBy('item_id')
+        .orderBy('seq')
+        .execute();
+      const remove: number[] = [];
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i];
+        const latest = i === rows.length - 1 || rows[i + 1].item_id !== r.item_id;
+        if (!latest || r.op === 'delete') {
+          remove.push(Number(r.seq));
+          report.versionBytesFreed += Number(r.bytes);
+        }
+      }
+      await removeVersions(ctx, trx, remove);
+      report.versionsRemoved += remove.length;
+      return items.length < CHUNK;
+    });
+    if (done) return;
+  }
+}
+
+async function removeVersions(ctx: VaultContext, trx: Trx, seqs: number[]): Promise<void> {
+  for (let i = 0; i < seqs.length; i += CHUNK) {
+    const part = seqs.slice(i, i + CHUNK);
+    await trx.deleteFrom('vault_versions').where('seq', 'in', part).execute();
+    await ctx.index.remove(trx, part);
+  }
+}
+
+/** A mailbox no longer protected whose every point expired: its history goes. */
+async function forgetMailbox(ctx: VaultContext, tenantId: string, mailboxId: string, report: GcReport): Promise<void> {
+  for (;;) {
+    const done = await ctx.core.store.write(async (trx) => {
+      const state = await trx.selectFrom('vault_mailboxes').select('protected').where('tenant_id', '=', tenantId).where('mailbox_id', '=', mailboxId).executeTakeFirst();
+      if (state?.protected !== 0) return true; // protection resumed meanwhile
+      const rows = await trx
+        .selectFrom('vault_versions')
+        .select((e) => ['seq', e.fn.coalesce(e.fn('length', ['props']), e.lit(0)).as('bytes')])
+        .where('tenant_id', '=', tenantId)
+        .where('mailbox_id', '=', mailboxId)
+        .orderBy('seq')
+        .limit(5000)
+        .execute();
+      await removeVersions(ctx, trx, rows.map((r) => Number(r.seq)));
+      report.versionsRemoved += rows.length;
+      report.versionBytesFreed += rows.reduce((n, r) => n + Number(r.bytes), 0);
+      if (rows.length < 5000) {
+        const gone = await trx
+          .deleteFrom('vault_mailboxes')
+          .where('tenant_id', '=', tenantId)
+          .where('mailbox_id', '=', mailboxId)
+          .where('protected', '=', 0)
+          .executeTakeFirst();
+        if (Number(gone.numDeletedRows) > 0) {
+          report.mailboxesForgotten++;
+          ctx.dirty.delete(mailboxKey(tenantId, mailboxId));
+        }
+        return true;
+      }
+      return false;
+    });
+    if (done) return;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * VaultService — what other areas (restore sessions, engine) use of the vault, at `core.services.vault`.
+ *
+ *   getRestorePoint(tenantId, id)            → RestorePoint | undefined (unknown, another tenant's, or expired)
+ *   restorePointWire(point, {includeUnit?, delegated?})
+ *                                            → the Graph JSON of the point; a Promise when includeUnit is true
+ *   getSearchResponse(tenantId, id)          → { id, unitId, restorePointIds } | undefined
+ *   searchHitIds(searchResponseId, restorePointId) → async iterable of batches of matched item ids
+ *   pickRestorePoint(tenantId, mailboxId, {start?, end?, preference, tags?}) → RestorePoint | undefined
+ *   stateAt(tenantId, mailboxId, at)         → async iterable of { folders } batches, then { messages } batches
+ *   messageVersionsAt(tenantId, mailboxId, at, itemIds) → MessageVersion[] (those that existed at `at`)
+ *
+ * Reads go through `core.store.db` unless a reader is given: never call them with the default reader
+ * from inside a `store.write` function (pass the transaction instead).
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../store/schema.js';
+import { flagsToString } from '../graph/shape.js';
+import type { VaultContext } from './context.js';
+import { getPoint, pointsIn, type RestorePoint } from './restorePoints.js';
+import { getSearchResponse, searchHitIds } from './search.js';
+import { messageVersionsAt, stateAt, type MessageVersion, type StateBatch } from './state.js';
+import { iso } from './time.js';
+
+export type { RestorePoint } from './restorePoints.js';
+export type { ItemVersion, FolderVersion, MessageVersion, StateBatch } from './state.js';
+
+export interface SearchResponseRef {
+  id: string;
+  /** The unit searched when exactly one was (always so for granular searches). */
+  unitId: string | null;
+  restorePointIds: string[];
+}
+
+export interface PickOptions {
+  start?: string | null;
+  end?: string | null;
+  preference?: 'latest' | 'oldest' | string | null;
+  /** restorePointTags flags */
+  tags?: number | null;
+}
+
+export interface VaultService {
+  getRestorePoint(tenantId: string, id: string): Promise<RestorePoint | undefined>;
+  restorePointWire(point: RestorePoint, o?: { includeUnit?: false; delegated?: boolean }): Record<string, unknown>;
+  restorePointWire(point: RestorePoint, o: { includeUnit: true; delegated?: boolean }): Promise<Record<string, unknown>>;
+  getSearchResponse(tenantId: string, id: string): Promise<SearchResponseRef | undefined>;
+  searchHitIds(searchResponseId: string, restorePointId: string): AsyncIterable<string[]>;
+  pickRestorePoint(tenantId: string, mailboxId: string, o: PickOptions): Promise<RestorePoint | undefined>;
+  stateAt(tenantId: string, mailboxId: string, at: string | Date, reader?: Kysely<DB>): AsyncIterable<StateBatch>;
+  messageVersionsAt(tenantId: string, mailboxId: string, at: string | Date, itemIds: string[], reader?: Kysely<DB>): Promise<MessageVersion[]>;
+}
+
+interface ProtectionUnitSource {
+  getUnit(tenantId: string, unitId: string, o: { delegated?: boolean }): Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
+}
+
+/** The restorePoint entity on the wire, without its unit. */
+export function pointWire(point: RestorePoint): Record<string, unknown> {
+  return {
+    '@odata.type': '#microsoft.graph.restorePoint',
+    id: point.id,
+    protectionDateTime: point.protectionDateTime,
+    expirationDateTime: point.expirationDateTime,
+    tags: flagsToString('v1.0', 'restorePointTags', point.tags),
+  };
+}
+
+/** The expanded protectionUnit of a point, as the protection area shows it (a bare reference when it cannot). */
+export async function unitWire(ctx: VaultContext, tenantId: string, unitId: string, delegated: boolean): Promise<Record<string, unknown>> {
+  const protection = ctx.core.services.protection as Partial<ProtectionUnitSource> | undefined;
+  const unit = protection?.getUnit ? await protection.getUnit(tenantId, unitId, { delegated }) : undefined;
+  return unit ?? { '@odata.type': '#microsoft.graph.mailboxProtectionUnit', id: unitId };
+}
+
+export async function pointWireWithUnit(ctx: VaultContext, point: RestorePoint, delegated: boolean): Promise<Record<string, unknown>> {
+  return { ...pointWire(point), protectionUnit: await unitWire(ctx, point.tenantId, point.unitId, delegated) };
+}
+
+export function createVaultService(ctx: VaultContext): VaultService {
+  const db = (reader?: Kysely<DB>) => reader ?? ctx.core.store.db;
+  function restorePointWire(point: RestorePoint, o?: { includeUnit?: false; delegated?: boolean }): Record<string, unknown>;
+  function restorePointWire(point: RestorePoint, o: { includeUnit: true; delegated?: boolean }): Promise<Record<string, unknown>>;
+  function restorePointWire(point: RestorePoint, o: { includeUnit?: boolean; delegated?: boolean } = {}) {
+    return o.includeUnit ? pointWireWithUnit(ctx, point, o.delegated ?? false) : pointWire(point);
+  }
+  return {
+    getRestorePoint: (tenantId, id) => getPoint(ctx.core.store.db, tenantId, id, ctx.core.clock.now()),
+    restorePointWire,
+    getSearchResponse: (tenantId, id) => getSearchResponse(ctx, tenantId, id),
+    searchHitIds: (searchResponseId, restorePointId) => searchHitIds(ctx, searchResponseId, restorePointId),
+    async pickRestorePoint(tenantId, mailboxId, o) {
+      const order = o.preference === 'oldest' ? 'asc' : 'desc';
+      const window = { start: o.start ? iso(o.start) : undefined, end: o.end ? iso(o.end) : undefined, tags: o.tags ?? undefined };
+      const [point] = await pointsIn(ctx.core.store.db, tenantId, { mailboxId }, window, order, 1, ctx.core.clock.now());
+      return point;
+    },
+    stateAt: (tenantId, mailboxId, at, reader) => stateAt(db(reader), tenantId, mailboxId, iso(at)),
+    messageVersionsAt: (tenantId, mailboxId, at, itemIds, reader) => messageVersionsAt(db(reader), tenantId, mailboxId, iso(at), itemIds),
+  };
+}
+
+export function vaultService(core: { services: Record<string, unknown> }): VaultService {
+  const v = core.services.vault as VaultService | undefined;
+  if (!v) throw new Error('the vault area is not set up');
+  return v;
+}
