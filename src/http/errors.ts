@@ -44,6 +44,8 @@ export const errors = {
   protectionChangeLocked: e(403, 'ProtectionChangeLocked'),
   restoreLocked: e(403, 'RestoreLocked'),
   invalidAppOwnerTenantId: e(400, 'InvalidAppOwnerTenantId'),
+  /** Service app activate/deactivate in a state that does not allow it (undocumented; our choice). */
+  serviceAppActionNotAllowed: e(403, 'ServiceAppActionNotAllowed'),
 
   // Protection policies
   invalidCreateRequest: e(400, 'InvalidCreateRequest'),

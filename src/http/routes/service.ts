@@ -4,34 +4,19 @@ import { graphOf, sendEntity } from '../context.js';
 import { errors } from '../errors.js';
 import { model } from '../../graph/model.js';
 import { normalizeQuery, rejectUnsupported, parseSelect } from '../odata.js';
+import { serviceStatusWire } from '../../backup/protection/wire.js';
+import { enableService } from '../../backup/protection/serviceStatus.js';
+import { protectionWrite } from '../../backup/protection/env.js';
+import { byOf, isObject } from '../../backup/protection/routes/common.js';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The backupRestoreRoot singleton as a tenant sees it. */
 export async function readRoot(core: Core, tenantId: string): Promise<Record<string, unknown>> {
   const t = await core.tenants.get(tenantId);
   return {
     id: tenantId,
-    serviceStatus: serviceStatusOf(t),
-  };
-}
-
-export function serviceStatusOf(t: {
-  service_status: string;
-  disable_reason: string;
-  backup_service_consumer: string;
-  status_modified_at: string | null;
-  status_modified_by: string | null;
-  locked_at: string | null;
-}): Record<string, unknown> {
-  const day = 86_400_000;
-  const locked = t.locked_at ? new Date(t.locked_at).getTime() : undefined;
-  return {
-    status: t.service_status,
-    disableReason: t.disable_reason,
-    backupServiceConsumer: t.backup_service_consumer,
-    gracePeriodDateTime: locked !== undefined ? new Date(locked + 30 * day).toISOString() : null,
-    restoreAllowedTillDateTime: locked !== undefined ? new Date(locked + 30 * day).toISOString() : null,
-    lastModifiedDateTime: t.status_modified_at,
-    lastModifiedBy: t.status_modified_by ? JSON.parse(t.status_modified_by) : null,
+    serviceStatus: serviceStatusWire(t),
   };
 }
 
@@ -46,6 +31,28 @@ export function serviceRoutes(app: FastifyInstance, core: Core): void {
       context: 'solutions/backupRestore/$entity',
       value: await readRoot(core, g.tenantId),
       select,
+    });
+  });
+
+  /**
+   * `enable` (A:backuprestoreroot-enable): the tenant's consumer becomes `thirdparty`; the status is
+   * `enabled` when a service app controls the tenant, `protectionChangeLocked` otherwise (spec §8.1).
+   */
+  app.post('/solutions/backupRestore/enable', { config: { op: 'backupRestore.enable' } }, async (req, reply) => {
+    const g = graphOf(req);
+    const body = req.body;
+    if (!isObject(body)) throw errors.invalidAppOwnerTenantId("The parameter 'appOwnerTenantId' is required.");
+    for (const k of Object.keys(body)) {
+      if (k !== 'appOwnerTenantId') throw errors.badRequest(`The parameter '${k}' in the request payload is not a valid parameter for the operation 'enable'.`);
+    }
+    const owner = body.appOwnerTenantId;
+    if (typeof owner !== 'string' || !GUID.test(owner)) throw errors.invalidAppOwnerTenantId("The parameter 'appOwnerTenantId' must be the id (a GUID) of the tenant that owns the billing profile.");
+    await protectionWrite(core, (trx, env) => enableService(trx, env, g.tenantId, owner.toLowerCase(), byOf(g)));
+    const t = await core.tenants.get(g.tenantId);
+    return sendEntity(reply, g, {
+      type: 'serviceStatus',
+      context: 'microsoft.graph.serviceStatus',
+      value: { '@odata.type': '#microsoft.graph.serviceStatus', ...serviceStatusWire(t) },
     });
   });
 }

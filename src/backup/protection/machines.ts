@@ -1,0 +1,121 @@
+/**
+ * The status machines of the protection control plane (spec §8.1-§8.5), one transition table each.
+ * A missing entry means the event is refused in that state; callers turn a refusal into the
+ * documented error for their operation. `deleted` means the entity goes away.
+ */
+export type Machine<S extends string, E extends string> = Record<S, Partial<Record<E, S | 'deleted'>>>;
+
+/** The next state, or undefined when `event` is not allowed in `from`. */
+export function transition<S extends string, E extends string>(machine: Machine<S, E>, from: string, event: E): S | 'deleted' | undefined {
+  return (machine as Record<string, Partial<Record<E, S | 'deleted'>>>)[from]?.[event];
+}
+
+export function allows<S extends string, E extends string>(machine: Machine<S, E>, from: string, event: E): boolean {
+  return transition(machine, from, event) !== undefined;
+}
+
+/** Tenant service status (spec §8.1). `controllerLost`: no active service app remains. */
+export type ServiceStatus = 'disabled' | 'enabled' | 'protectionChangeLocked' | 'restoreLocked';
+export type ServiceStatusEvent = 'enableWithController' | 'enableWithoutController' | 'controllerLost' | 'lockExpired';
+export const SERVICE_STATUS: Machine<ServiceStatus, ServiceStatusEvent> = {
+  disabled: { enableWithController: 'enabled', enableWithoutController: 'protectionChangeLocked' },
+  enabled: { enableWithController: 'enabled', enableWithoutController: 'protectionChangeLocked', controllerLost: 'protectionChangeLocked' },
+  protectionChangeLocked: { enableWithController: 'enabled', enableWithoutController: 'protectionChangeLocked', lockExpired: 'restoreLocked' },
+  restoreLocked: { enableWithController: 'enabled', enableWithoutController: 'restoreLocked' },
+};
+
+/** serviceApp (R:serviceapp; §11 #18). `takeEffect` fires at the effective time. */
+export type ServiceAppStatus = 'inactive' | 'pendingActive' | 'active' | 'pendingInactive';
+export type ServiceAppEvent = 'activate' | 'deactivate' | 'takeEffect';
+export const SERVICE_APP: Machine<ServiceAppStatus, ServiceAppEvent> = {
+  inactive: { activate: 'pendingActive' },
+  // Deactivating an app that never took control needs no hand-over: it is inactive at once.
+  pendingActive: { activate: 'pendingActive', deactivate: 'inactive', takeEffect: 'active' },
+  active: { deactivate: 'pendingInactive' },
+  pendingInactive: { takeEffect: 'inactive' },
+};
+
+/**
+ * protectionPolicyBase (spec §8.2). `unitsChanged`: units were added or removed; the `settled*`
+ * events fire when no unit is in flight any more and tell which aggregate the units reached.
+ */
+export type PolicyStatus = 'inactive' | 'updating' | 'active' | 'activeWithErrors';
+export type PolicyEvent = 'activate' | 'deactivate' | 'delete' | 'unitsChanged' | 'settledActive' | 'settledWithErrors' | 'settledInactive';
+export const POLICY: Machine<PolicyStatus, PolicyEvent> = {
+  inactive: { activate: 'updating', delete: 'deleted', unitsChanged: 'updating' },
+  updating: { unitsChanged: 'updating', settledActive: 'active', settledWithErrors: 'activeWithErrors', settledInactive: 'inactive' },
+  active: { deactivate: 'updating', unitsChanged: 'updating' },
+  activeWithErrors: { activate: 'updating', deactivate: 'updating', unitsChanged: 'updating' },
+};
+
+/**
+ * protectionUnitBase (spec §8.3). `protect`/`unprotect` follow the policy; `remove` detaches the
+ * unit from its policy; `attach` puts a detached unit into a policy again (inactive policy: it
+ * stays unprotected; enabled policy: `attachToEnabled`).
+ */
+export type UnitStatus =
+  | 'protectRequested'
+  | 'protected'
+  | 'unprotectRequested'
+  | 'unprotected'
+  | 'removeRequested'
+  | 'offboardRequested'
+  | 'offboarded'
+  | 'cancelOffboardRequested';
+export type UnitEvent =
+  | 'protect'
+  | 'unprotect'
+  | 'remove'
+  | 'attach'
+  | 'attachToEnabled'
+  | 'protectSucceeded'
+  | 'protectFailed'
+  | 'unprotectDone'
+  | 'removeDone'
+  | 'offboard'
+  | 'offboardDone'
+  | 'cancelOffboard'
+  | 'cancelOffboardDone';
+export const UNIT: Machine<UnitStatus, UnitEvent> = {
+  protectRequested: { unprotect: 'unprotectRequested', remove: 'removeRequested', protectSucceeded: 'protected', protectFailed: 'unprotected' },
+  protected: { unprotect: 'unprotectRequested', remove: 'removeRequested' },
+  unprotectRequested: { protect: 'protectRequested', remove: 'removeRequested', unprotectDone: 'unprotected' },
+  unprotected: { protect: 'protectRequested', remove: 'removeRequested', attach: 'unprotected', attachToEnabled: 'protectRequested', offboard: 'offboardRequested' },
+  removeRequested: { removeDone: 'unprotected' },
+  offboardRequested: { offboardDone: 'offboarded', cancelOffboard: 'cancelOffboardRequested', attach: 'unprotected', attachToEnabled: 'protectRequested' },
+  offboarded: { attach: 'unprotected', attachToEnabled: 'protectRequested' },
+  cancelOffboardRequested: { cancelOffboardDone: 'unprotected', attach: 'unprotected', attachToEnabled: 'protectRequested' },
+};
+
+/** Units in these states are in flight: their policy is `updating` until they settle. */
+export const UNIT_IN_FLIGHT: ReadonlySet<string> = new Set(['protectRequested', 'unprotectRequested', 'removeRequested']);
+
+/**
+ * protectionRuleBase (spec §8.4). Static rules `run`; dynamic rules are `update`d,
+ * `deleteAndUnprotect`ed and `refresh`ed periodically. Which kind may do what is checked by the caller.
+ */
+export type RuleStatus = 'active' | 'completed' | 'completedWithErrors' | 'updateRequested' | 'deleteRequested';
+export type RuleEvent = 'evaluated' | 'evaluatedWithErrors' | 'run' | 'update' | 'delete' | 'deleteAndUnprotect' | 'unprotectDone';
+export const RULE: Machine<RuleStatus, RuleEvent> = {
+  active: { evaluated: 'completed', evaluatedWithErrors: 'completedWithErrors' },
+  completed: { run: 'active', update: 'updateRequested', delete: 'deleted', deleteAndUnprotect: 'deleteRequested', evaluated: 'completed', evaluatedWithErrors: 'completedWithErrors' },
+  completedWithErrors: {
+    run: 'active',
+    update: 'updateRequested',
+    delete: 'deleted',
+    deleteAndUnprotect: 'deleteRequested',
+    evaluated: 'completed',
+    evaluatedWithErrors: 'completedWithErrors',
+  },
+  updateRequested: { evaluated: 'completed', evaluatedWithErrors: 'completedWithErrors' },
+  deleteRequested: { unprotectDone: 'deleted' },
+};
+
+/** protectionUnitsBulkJobBase (spec §8.5). */
+export type BulkJobStatus = 'active' | 'completed' | 'completedWithErrors';
+export type BulkJobEvent = 'resolved' | 'resolvedWithErrors';
+export const BULK_JOB: Machine<BulkJobStatus, BulkJobEvent> = {
+  active: { resolved: 'completed', resolvedWithErrors: 'completedWithErrors' },
+  completed: {},
+  completedWithErrors: {},
+};
