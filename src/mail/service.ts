@@ -21,7 +21,7 @@
  *       creates or overwrites by id from the snapshot (dates, internetMessageId, content kept;
  *       changeKey and lastModifiedDateTime new)
  *   deleteMessages(trx, tenantId, mailboxId, ids): Promise<string[]>  — the ids that existed
- *   iterateMessages(tenantId, mailboxId, batchSize = 1000): AsyncGenerator<MessageRecord[]>  — via core.store.db
+ *   iterateMessages(tenantId, mailboxId, batchSize = 1000, folderId?): AsyncGenerator<MessageRecord[]>  — id order, via core.store.db
  *   messagesInTrx(trx, tenantId, mailboxId, {afterId?, limit, folderId?}): Promise<MessageRecord[]> — id order
  *   getMessage(tenantId, mailboxId, id, trx?): Promise<MessageRecord | undefined>
  *   importMime(trx, tenantId, mailboxId, folderId, items: ImportItem[]): Promise<MessageRecord[]>
@@ -68,7 +68,7 @@ export interface MailService {
   wellKnownFolderId(tenantId: string, mailboxId: string, name: WellKnownFolder, trx?: Trx): Promise<string | undefined>;
   upsertMessages(trx: Trx, tenantId: string, mailboxId: string, messages: MessageRecord[]): Promise<MessageRecord[]>;
   deleteMessages(trx: Trx, tenantId: string, mailboxId: string, ids: string[]): Promise<string[]>;
-  iterateMessages(tenantId: string, mailboxId: string, batchSize?: number): AsyncGenerator<MessageRecord[]>;
+  iterateMessages(tenantId: string, mailboxId: string, batchSize?: number, folderId?: string): AsyncGenerator<MessageRecord[]>;
   messagesInTrx(trx: Trx, tenantId: string, mailboxId: string, o: { afterId?: string; limit: number; folderId?: string }): Promise<MessageRecord[]>;
   getMessage(tenantId: string, mailboxId: string, id: string, trx?: Trx): Promise<MessageRecord | undefined>;
   importMime(trx: Trx, tenantId: string, mailboxId: string, folderId: string, items: ImportItem[]): Promise<MessageRecord[]>;
@@ -111,10 +111,10 @@ export function createMailService(core: Core): MailService {
     },
     upsertMessages: (trx, tenantId, mailboxId, messages) => items.upsertMessages(core, trx, tenantId, mailboxId, messages),
     deleteMessages: (trx, tenantId, mailboxId, ids) => items.deleteMessages(core, trx, tenantId, mailboxId, ids),
-    async *iterateMessages(tenantId, mailboxId, batchSize = 1000) {
+    async *iterateMessages(tenantId, mailboxId, batchSize = 1000, folderId) {
       let afterId: string | undefined;
       for (;;) {
-        const page = await items.messagesPage(core.store.db, tenantId, mailboxId, { afterId, limit: batchSize });
+        const page = await items.messagesPage(core.store.db, tenantId, mailboxId, { afterId, limit: batchSize, folderId });
         if (page.length === 0) return;
         yield page;
         if (page.length < batchSize) return;
