@@ -5,8 +5,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql, type SqlBool } from 'kysely';
 import { graphOf, sendCollection, sendEntity } from '../http/context.js';
-import { errors } from '../http/errors.js';
-import { normalizeQuery, orderSql, parseCollectionQuery, rejectUnsupported, type CollectionSpec } from '../http/odata.js';
+import { errors, GraphError } from '../http/errors.js';
+import { normalizeQuery, orderSql, parseCollectionQuery, rejectUnsupported, type CollectionQuery, type CollectionSpec } from '../http/odata.js';
 import { parseFlags } from '../graph/shape.js';
 import type { VaultContext } from './context.js';
 import { getPoint, toPoint } from './restorePoints.js';
@@ -33,7 +33,8 @@ const EXPAND_HELP = "$expand=protectionUnit($filter=id eq '<protectionUnitId>')"
 const MAX_UNIT_IDS = 20;
 const MAX_ID_LENGTH = 256;
 
-const isDelegated = (req: FastifyRequest) => graphOf(req).principal.kind === 'delegated';
+/** How the expanded unit is shown: displayName and email only to delegated callers. */
+const viewOf = (req: FastifyRequest) => ({ delegated: graphOf(req).principal.kind === 'delegated', version: graphOf(req).version });
 
 /** The ids among `ids` that name a protection unit of the tenant (or one that has restore points). */
 async function knownUnits(ctx: VaultContext, tenantId: string, ids: string[]): Promise<Set<string>> {
@@ -73,12 +74,19 @@ export function vaultRoutes(app: FastifyInstance, ctx: VaultContext): void {
     const unitId = checkUnitId(m[1].replace(/''/g, "'"));
     if (raw.$filter === undefined) throw errors.invalidSearchRequest('The query option $filter on protectionDateTime is required, e.g. $filter=protectionDateTime lt 2024-01-01T00:00:00Z.');
     if (!/\bprotectionDateTime\b/i.test(raw.$filter)) throw errors.invalidSearchRequest(`The $filter must constrain protectionDateTime (lt, le, gt, ge), not '${raw.$filter}'.`);
-    const q = parseCollectionQuery(req.query as Record<string, unknown>, LIST_SPEC);
+    let q: CollectionQuery;
+    try {
+      q = parseCollectionQuery(req.query as Record<string, unknown>, LIST_SPEC);
+    } catch (error) {
+      // A $filter or $orderby the list cannot use is a bad search window, as the ERR table names it.
+      if (error instanceof GraphError && error.code === 'BadRequest') throw errors.invalidSearchRequest(error.message);
+      throw error;
+    }
     if (!(await knownUnits(ctx, g.tenantId, [unitId])).has(unitId)) throw errors.invalidProtectionUnitId(`The protection unit '${unitId}' does not exist.`);
     const now = ctx.core.clock.now();
     const where = sql<SqlBool>`tenant_id = ${g.tenantId} and unit_id = ${unitId} and expires_at > ${now.toISOString()} and ${q.where ?? sql`1 = 1`}`;
     const rows = await sql<Parameters<typeof toPoint>[0]>`select * from restore_points where ${where} order by ${orderSql(q.orderBy)} limit ${q.top} offset ${q.skip}`.execute(ctx.core.store.db);
-    const unit = await unitWire(ctx, g.tenantId, unitId, isDelegated(req));
+    const unit = await unitWire(ctx, g.tenantId, unitId, viewOf(req));
     const items = rows.rows.map((r) => ({ ...pointWire(toPoint(r, now)), protectionUnit: unit }));
     let count: number | undefined;
     if (q.count) {
@@ -99,7 +107,7 @@ export function vaultRoutes(app: FastifyInstance, ctx: VaultContext): void {
     const select = raw.$select !== undefined ? new Set(raw.$select.split(',').map((s) => s.trim())) : undefined;
     return sendEntity(reply, g, {
       type: 'restorePoint',
-      value: await pointWireWithUnit(ctx, point, isDelegated(req)),
+      value: await pointWireWithUnit(ctx, point, viewOf(req)),
       context: 'solutions/backupRestore/restorePoints/$entity',
       select,
     });
@@ -110,10 +118,10 @@ export function vaultRoutes(app: FastifyInstance, ctx: VaultContext): void {
     rejectUnsupported(normalizeQuery(req.query as Record<string, unknown>), []);
     const search = await readSearch(ctx, g.tenantId, req.body);
     const outcome = await runSearch(ctx, g.tenantId, search);
-    const delegated = isDelegated(req);
+    const view = viewOf(req);
     const searchResults = [];
     for (const r of outcome.results) {
-      const restorePoint = await pointWireWithUnit(ctx, r.point, delegated);
+      const restorePoint = await pointWireWithUnit(ctx, r.point, view);
       searchResults.push(r.hitCount === undefined ? { restorePoint } : { artifactHitCount: r.hitCount, restorePoint });
     }
     return sendEntity(reply, g, {

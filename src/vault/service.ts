@@ -51,8 +51,13 @@ export interface VaultService {
   messageVersionsAt(tenantId: string, mailboxId: string, at: string | Date, itemIds: string[], reader?: Kysely<DB>): Promise<MessageVersion[]>;
 }
 
+interface UnitView {
+  delegated?: boolean;
+  version?: 'v1.0' | 'beta';
+}
+
 interface ProtectionUnitSource {
-  getUnit(tenantId: string, unitId: string, o: { delegated?: boolean }): Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
+  getUnit(tenantId: string, unitId: string, o: UnitView): Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
 }
 
 /** The restorePoint entity on the wire, without its unit. */
@@ -67,14 +72,14 @@ export function pointWire(point: RestorePoint): Record<string, unknown> {
 }
 
 /** The expanded protectionUnit of a point, as the protection area shows it (a bare reference when it cannot). */
-export async function unitWire(ctx: VaultContext, tenantId: string, unitId: string, delegated: boolean): Promise<Record<string, unknown>> {
+export async function unitWire(ctx: VaultContext, tenantId: string, unitId: string, view: UnitView = {}): Promise<Record<string, unknown>> {
   const protection = ctx.core.services.protection as Partial<ProtectionUnitSource> | undefined;
-  const unit = protection?.getUnit ? await protection.getUnit(tenantId, unitId, { delegated }) : undefined;
+  const unit = protection?.getUnit ? await protection.getUnit(tenantId, unitId, view) : undefined;
   return unit ?? { '@odata.type': '#microsoft.graph.mailboxProtectionUnit', id: unitId };
 }
 
-export async function pointWireWithUnit(ctx: VaultContext, point: RestorePoint, delegated: boolean): Promise<Record<string, unknown>> {
-  return { ...pointWire(point), protectionUnit: await unitWire(ctx, point.tenantId, point.unitId, delegated) };
+export async function pointWireWithUnit(ctx: VaultContext, point: RestorePoint, view: UnitView = {}): Promise<Record<string, unknown>> {
+  return { ...pointWire(point), protectionUnit: await unitWire(ctx, point.tenantId, point.unitId, view) };
 }
 
 export function createVaultService(ctx: VaultContext): VaultService {
@@ -82,7 +87,7 @@ export function createVaultService(ctx: VaultContext): VaultService {
   function restorePointWire(point: RestorePoint, o?: { includeUnit?: false; delegated?: boolean }): Record<string, unknown>;
   function restorePointWire(point: RestorePoint, o: { includeUnit: true; delegated?: boolean }): Promise<Record<string, unknown>>;
   function restorePointWire(point: RestorePoint, o: { includeUnit?: boolean; delegated?: boolean } = {}) {
-    return o.includeUnit ? pointWireWithUnit(ctx, point, o.delegated ?? false) : pointWire(point);
+    return o.includeUnit ? pointWireWithUnit(ctx, point, { delegated: o.delegated ?? false }) : pointWire(point);
   }
   return {
     getRestorePoint: (tenantId, id) => getPoint(ctx.core.store.db, tenantId, id, ctx.core.clock.now()),

@@ -16,23 +16,40 @@ export interface Protected {
   unitOf: Map<string, string>;
 }
 
-/** Onboards the tenant (once) and protects the users' mailboxes; returns when every unit is `protected`. */
-export async function protectMailboxes(s: TestServer, t: Tenant & { onboarded?: boolean }, userIds: string[]): Promise<Protected> {
+/**
+ * Onboards the tenant (once) and protects the users' mailboxes: the first call creates and activates
+ * the tenant's Exchange policy, later calls add units to it (one active policy per tenant). Returns
+ * when every unit is `protected`.
+ */
+export async function protectMailboxes(s: TestServer, t: Tenant & { onboarded?: boolean; policyId?: string }, userIds: string[]): Promise<Protected> {
   if (!t.onboarded) {
     await onboard(s, t);
     t.onboarded = true;
   }
-  const policy = await createPolicy(s, t, userIds, `Policy ${crypto.randomBytes(3).toString('hex')}`);
-  ok(await s.request('POST', `${BR}/protectionPolicies/${policy.id}/activate`, { token: t.app }), 202);
+  if (!t.policyId) {
+    const policy = await createPolicy(s, t, userIds, `Policy ${crypto.randomBytes(3).toString('hex')}`);
+    ok(await s.request('POST', `${BR}/protectionPolicies/${policy.id}/activate`, { token: t.app }), 202);
+    t.policyId = policy.id as string;
+  } else {
+    const delta = userIds.map((id) => ({ directoryObjectId: id }));
+    ok(await s.request('PATCH', `${BR}/exchangeProtectionPolicies/${t.policyId}`, { token: t.app, body: { 'mailboxProtectionUnits@delta': delta } }), 200);
+  }
   await s.advance('PT1M');
-  const list = await units(s, t, policy.id);
   const unitOf = new Map<string, string>();
-  for (const u of list) {
+  for (const u of await units(s, t, t.policyId)) {
+    if (!userIds.includes(u.directoryObjectId)) continue;
     assert.equal(u.status, 'protected', `unit ${u.id} is ${u.status}`);
     unitOf.set(u.directoryObjectId, u.id);
   }
   assert.equal(unitOf.size, userIds.length);
-  return { policyId: policy.id, unitOf };
+  return { policyId: t.policyId, unitOf };
+}
+
+/** Removes a unit from the tenant's policy and lets it leave protection. */
+export async function removeUnit(s: TestServer, t: Tenant & { policyId?: string }, unitId: string): Promise<void> {
+  const delta = [{ '@removed': { reason: 'changed' }, id: unitId }];
+  ok(await s.request('PATCH', `${BR}/exchangeProtectionPolicies/${t.policyId}`, { token: t.app, body: { 'mailboxProtectionUnits@delta': delta } }), 200);
+  await s.advance('PT1M');
 }
 
 /** Deactivates the policy and lets the units become unprotected. */
