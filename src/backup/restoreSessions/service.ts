@@ -23,7 +23,8 @@ import {
 } from './states.js';
 import type { ArtifactInput, ArtifactKind, BulkRequestInput, CreateInput, PatchInput } from './requests.js';
 import { identitySetOf, type ArtifactRow, type BulkRequestRow, type SessionRow } from './wire.js';
-import { mailOf, serviceStatusOf, vaultOf, type RestorePointInfo } from './ports.js';
+import { mailOf, serviceStatusOf, vaultOf, type RestorePoint } from './ports.js';
+import { toPoint } from '../../vault/restorePoints.js';
 
 /** The job kind the restore engine claims; one per artifact of an activated session. */
 export const RESTORE_ARTIFACT_JOB = 'restore-artifact';
@@ -79,7 +80,7 @@ export class RestoreSessionsService {
     return row;
   }
 
-  /** The artifacts of a session with their restore points, for the artifact lists. */
+  /** The wire form of restore points by id (expired ones too: an artifact keeps showing its point). */
   async restorePointsOf(tenantId: string, ids: string[]): Promise<Map<string, Record<string, unknown>>> {
     const out = new Map<string, Record<string, unknown>>();
     if (ids.length === 0) return out;
@@ -89,18 +90,9 @@ export class RestoreSessionsService {
       .where('tenant_id', '=', tenantId)
       .where('id', 'in', [...new Set(ids)])
       .execute();
-    const vault = this.core.services.vault ? vaultOf(this.core) : undefined;
-    for (const r of rows) {
-      const point: RestorePointInfo = {
-        id: r.id,
-        unitId: r.unit_id,
-        mailboxId: r.mailbox_id,
-        protectionDateTime: r.protection_at,
-        expirationDateTime: r.expires_at,
-        tags: r.tags,
-      };
-      out.set(r.id, vault ? vault.restorePointWire(point, { includeUnit: false }) : { id: r.id, protectionDateTime: r.protection_at, expirationDateTime: r.expires_at });
-    }
+    const vault = vaultOf(this.core);
+    const now = this.core.clock.now();
+    for (const r of rows) out.set(r.id, vault.restorePointWire(toPoint(r, now)));
     return out;
   }
 
@@ -160,7 +152,7 @@ export class RestoreSessionsService {
       seenPoints.add(key);
     }
     const vault = vaultOf(this.core);
-    const points = new Map<string, RestorePointInfo>();
+    const points = new Map<string, RestorePoint>();
     for (const rpId of new Set(inputs.map((a) => a.restorePointId))) {
       const point = await vault.getRestorePoint(tenantId, rpId);
       if (!point) throw errors.invalidRestorePoint(`The restore point '${rpId}' does not exist or has expired.`);

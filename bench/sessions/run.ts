@@ -1,0 +1,91 @@
+/**
+ * The heart of Mailvault under load: POST /exchangeRestoreSessions with seed example 1 (every 201
+ * durable, through the store's group commit) and GET of a session by id, each against a raw
+ * node:http server that parses the same body and answers a same-sized JSON without storing
+ * anything, measured in the same run. Targets: create ≥ 0.5 of the baseline, GET ≥ 0.7.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { ROOT, spawnServer, startMailvault } from '../lib/processes.js';
+
+const DURATION = Number(process.env.BENCH_SECONDS ?? 4);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+const SEED1 = JSON.stringify({
+  mailboxRestoreArtifacts: [
+    { restorePoint: { id: '1f1fccc3-a642-4f61-bf49-f37b9a888279' }, destinationType: 'inPlace' },
+    { restorePoint: { id: '1f1fccc3-a642-4f61-bf49-f37b9a888280' }, destinationType: 'inPlace' },
+  ],
+});
+
+interface Sample {
+  rps: number;
+  p99: number;
+}
+
+const median = (xs: Sample[]) => [...xs].sort((a, b) => a.rps - b.rps)[Math.floor(xs.length / 2)];
+
+async function load(o: { url: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; expect: number; duration?: number }): Promise<Sample> {
+  const r = await autocannon({ url: o.url, method: o.method, headers: o.headers, body: o.body, connections: CONNECTIONS, duration: o.duration ?? DURATION });
+  const ok = r.statusCodeStats?.[String(o.expect) as '200']?.count ?? 0;
+  if (r.errors > 0 || ok !== r.requests.total) throw new Error(`${o.method} ${o.url}: ${r.requests.total - ok} answers other than ${o.expect}, ${r.errors} errors`);
+  return { rps: r.requests.average, p99: r.latency.p99 };
+}
+
+const mv = await startMailvault(['--demo']);
+try {
+  const token = execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'token', '--data', mv.dataDir], { encoding: 'utf8' }).trim();
+  const auth = { authorization: `Bearer ${token}` };
+  const json = { ...auth, 'content-type': 'application/json' };
+  const createUrl = `${mv.base}/v1.0/solutions/backupRestore/exchangeRestoreSessions`;
+  const first = await fetch(createUrl, { method: 'POST', headers: json, body: SEED1 });
+  const createdBody = await first.text();
+  if (first.status !== 201) throw new Error(`seed example 1 was not created: ${first.status} ${createdBody}`);
+  const readUrl = `${createUrl}/${JSON.parse(createdBody).id}`;
+  const readBody = await (await fetch(readUrl, { headers: auth })).text();
+
+  const base = await spawnServer([path.join(ROOT, 'bench/sessions/baseline.mjs')], /listening on (\S+)/, { CREATED_BODY: createdBody, READ_BODY: readBody });
+  try {
+    const baseCreate = `${base.base}/v1.0/solutions/backupRestore/exchangeRestoreSessions`;
+    const baseRead = `${baseCreate}/${JSON.parse(createdBody).id}`;
+    const cases = {
+      create: {
+        mailvault: { url: createUrl, method: 'POST' as const, headers: json, body: SEED1, expect: 201 },
+        baseline: { url: baseCreate, method: 'POST' as const, headers: json, body: SEED1, expect: 201 },
+        target: 0.5,
+      },
+      get: {
+        mailvault: { url: readUrl, method: 'GET' as const, headers: auth, expect: 200 },
+        baseline: { url: baseRead, method: 'GET' as const, headers: auth, expect: 200 },
+        target: 0.7,
+      },
+    };
+    console.log(`sessions: ${CONNECTIONS} connections, median of ${ROUNDS} alternating ${DURATION}s rounds; creates are durable (WAL, synchronous=FULL, group commit)`);
+    for (const [name, c] of Object.entries(cases)) {
+      await load({ ...c.mailvault, duration: 2 }); // warm-up: JIT and caches
+      await load({ ...c.baseline, duration: 1 });
+      const rounds = { baseline: [] as Sample[], mailvault: [] as Sample[] };
+      // Alternate short rounds so background noise on a shared machine hits both sides alike.
+      for (let i = 0; i < ROUNDS; i++) {
+        rounds.baseline.push(await load(c.baseline));
+        rounds.mailvault.push(await load(c.mailvault));
+      }
+      const b = median(rounds.baseline);
+      const m = median(rounds.mailvault);
+      const ratio = m.rps / b.rps;
+      const what = name === 'create' ? 'POST exchangeRestoreSessions (seed example 1)' : 'GET exchangeRestoreSessions/{id}';
+      console.log(`${what}`);
+      console.log(`  raw node:http baseline  ${b.rps.toFixed(0).padStart(6)} req/s  p99 ${b.p99} ms`);
+      console.log(`  mailvault               ${m.rps.toFixed(0).padStart(6)} req/s  p99 ${m.p99} ms`);
+      console.log(`  ratio ${ratio.toFixed(2)} (target ≥ ${c.target.toFixed(2)}) ${ratio >= c.target ? 'MET' : 'NOT MET'}`);
+    }
+    const sessions = await (await fetch(`${createUrl}?$count=true&$top=1`, { headers: auth })).json();
+    console.log(`  (${sessions['@odata.count']} sessions stored by the run)`);
+  } finally {
+    await base.stop();
+  }
+} finally {
+  await mv.stop();
+}
