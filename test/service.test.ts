@@ -9,7 +9,7 @@ import { BR, newTenant, ok, onboard, createUser, createPolicy, type Tenant } fro
 
 let s: TestServer;
 before(async () => {
-  s = await startServer();
+  s = await startServer({ schedulerInterval: '3600000' });
 });
 after(() => s.close());
 
