@@ -179,7 +179,8 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 export function htmlToText(html: string): string {
   return html
     .replace(/<(script|style|head)[\s\S]*?<\/\1>/gi, ' ')
-    .replace(/<[^>]*>/g, ' ')
+    .replace(/<\/?(p|div|br|li|tr|td|th|h[1-6]|table|ul|ol|blockquote|hr)\b[^>]*>/gi, ' ')
+    .replace(/<[^>]*>/g, '')
     .replace(/&(#\d+|#x[0-9a-f]+|[a-z]+);/gi, (m, e: string) => {
       if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1)));
       return ENTITIES[e.toLowerCase()] ?? m;
@@ -233,7 +234,7 @@ export async function readMimeContent(sha256: string, load: () => Promise<Buffer
   const parsed = await simpleParser(await load(), { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
   const html = typeof parsed.html === 'string' ? parsed.html : null;
   const content: MimeContent = {
-    body: html !== null ? { contentType: 'html', content: html } : { contentType: 'text', content: parsed.text ?? '' },
+    body: html !== null ? { contentType: 'html', content: trimEol(html) } : { contentType: 'text', content: trimEol(parsed.text ?? '') },
     attachments: parsed.attachments.map((a) => ({
       name: a.filename ?? (a.contentType === 'message/rfc822' ? 'message.eml' : 'attachment'),
       contentType: a.contentType,
@@ -245,6 +246,11 @@ export async function readMimeContent(sha256: string, load: () => Promise<Buffer
   contentCache.set(sha256, content);
   if (contentCache.size > CONTENT_CACHE_SIZE) contentCache.delete(contentCache.keys().next().value!);
   return content;
+}
+
+/** The line end a MIME part closes with is not part of the body. */
+function trimEol(s: string): string {
+  return s.replace(/\r?\n$/, '');
 }
 
 export interface ComposeInput {
@@ -267,7 +273,8 @@ export interface ComposeInput {
   baseBoundary?: string;
 }
 
-const addr = (r: Recipient | null) => (r ? { name: r.emailAddress.name, address: r.emailAddress.address } : undefined);
+const addr = (r: Recipient | null) =>
+  r ? (r.emailAddress.name && r.emailAddress.name !== r.emailAddress.address ? { name: r.emailAddress.name, address: r.emailAddress.address } : r.emailAddress.address) : undefined;
 const addrs = (rs: Recipient[]) => (rs.length ? rs.map((r) => addr(r)!) : undefined);
 
 /** MIME for a message made from Graph JSON (Bcc kept, as in a draft). */

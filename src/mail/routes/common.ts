@@ -184,7 +184,7 @@ export function messageWire(m: MessageRecord, body: { contentType: string; conte
 }
 
 export const MESSAGE_SELECTABLE = [
-  'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'receivedDateTime', 'sentDateTime', 'hasAttachments',
+  'id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'receivedDateTime', 'sentDateTime', 'hasAttachments',
   'internetMessageId', 'subject', 'bodyPreview', 'importance', 'parentFolderId', 'conversationId', 'isDeliveryReceiptRequested',
   'isReadReceiptRequested', 'isRead', 'isDraft', 'webLink', 'inferenceClassification', 'body', 'sender', 'from', 'toRecipients',
   'ccRecipients', 'bccRecipients', 'replyTo', 'flag',

@@ -12,7 +12,7 @@ import type { FolderRecord } from '../model.js';
 import { folderCounts, folderWire, mailboxRoute, messageWire, objectBody, resolveFolder, MESSAGE_SELECTABLE, type MailboxRef } from './common.js';
 import { bodyFor } from './messages.js';
 
-const FOLDER_SELECTABLE = ['displayName', 'parentFolderId', 'childFolderCount', 'unreadItemCount', 'totalItemCount', 'sizeInBytes', 'isHidden'];
+const FOLDER_SELECTABLE = ['id', 'displayName', 'parentFolderId', 'childFolderCount', 'unreadItemCount', 'totalItemCount', 'sizeInBytes', 'isHidden'];
 
 const FOLDERS: CollectionSpec = {
   fields: {
