@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { startServer, type TestServer } from './helpers/server.js';
 import {
   BR,
+  TICK_MS,
+  alignToTick,
+  listPoints,
   createFolder,
   createUser,
   deleteMessage,
@@ -18,7 +21,7 @@ import {
 } from './helpers/protect.js';
 import type { StateBatch, VaultService } from '../src/vault/service.js';
 
-const TICK = 600_000;
+const TICK = TICK_MS;
 
 let s: TestServer;
 before(async () => {
@@ -28,20 +31,10 @@ after(() => s.close());
 
 const vault = (srv: TestServer = s) => srv.app.core.services.vault as VaultService;
 
-/** Moves the clock to `minutes` past the next 10-minute tick; returns that tick. */
-async function alignToTick(srv: TestServer, minutes = 1): Promise<number> {
-  const now = new Date((await srv.request('GET', '/_mailvault/clock')).body.now).getTime();
-  const tick = Math.ceil(now / TICK) * TICK;
-  const to = tick + minutes * 60_000;
-  ok(await srv.request('POST', '/_mailvault/clock', { body: { set: new Date(to).toISOString() } }), 200);
-  return tick;
-}
-
 const isoOf = (ms: number) => new Date(ms).toISOString();
 
-async function points(srv: TestServer, t: Tenant, unitId: string, filter = 'protectionDateTime lt 2999-01-01T00:00:00Z'): Promise<string[]> {
-  const r = await srv.request('GET', `${BR}/restorePoints?$expand=protectionUnit($filter=id eq '${unitId}')&$filter=${filter}`, { token: t.app });
-  return ok(r, 200).value.map((p: any) => p.protectionDateTime);
+async function points(srv: TestServer, t: Tenant, unitId: string): Promise<string[]> {
+  return (await listPoints(srv, t.app, unitId)).map((p) => p.protectionDateTime);
 }
 
 interface State {

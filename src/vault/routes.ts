@@ -68,6 +68,7 @@ export function vaultRoutes(app: FastifyInstance, ctx: VaultContext): void {
   app.get(base, { config: { op: 'restorePoints.read' } }, async (req: FastifyRequest, reply: FastifyReply) => {
     const g = graphOf(req);
     const raw = normalizeQuery(req.query as Record<string, unknown>);
+    rejectUnsupported(raw, ['$expand', '$filter', '$orderby', '$top', '$select', '$count', '$skiptoken']);
     if (raw.$expand === undefined) throw errors.invalidSearchRequest(`The query option ${EXPAND_HELP} is required.`);
     const m = EXPAND.exec(raw.$expand);
     if (!m) throw errors.invalidSearchRequest(`Unsupported $expand '${raw.$expand}': use ${EXPAND_HELP}.`);

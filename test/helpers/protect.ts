@@ -103,3 +103,19 @@ export async function moveMessage(s: TestServer, t: Tenant, userId: string, id: 
 export async function createFolder(s: TestServer, t: Tenant, userId: string, displayName: string): Promise<string> {
   return ok(await s.request('POST', `/v1.0/users/${userId}/mailFolders`, { token: t.app, body: { displayName } }), 201).id;
 }
+
+export const TICK_MS = 600_000;
+
+/** Moves the clock to `minutes` past the next 10-minute restore point tick; returns that tick (ms). */
+export async function alignToTick(s: TestServer, minutes = 1): Promise<number> {
+  const now = new Date((await s.request('GET', '/_mailvault/clock')).body.now).getTime();
+  const tick = Math.ceil(now / TICK_MS) * TICK_MS;
+  ok(await s.request('POST', '/_mailvault/clock', { body: { set: new Date(tick + minutes * 60_000).toISOString() } }), 200);
+  return tick;
+}
+
+/** GET restorePoints of a unit; the body's `value`. */
+export async function listPoints(s: TestServer, token: string, unitId: string, query = '$filter=protectionDateTime lt 2999-01-01T00:00:00Z'): Promise<any[]> {
+  const r = await s.request('GET', `${BR}/restorePoints?$expand=protectionUnit($filter=id eq '${unitId}')&${query}`, { token });
+  return ok(r, 200).value;
+}
