@@ -1,0 +1,126 @@
+/**
+ * The durable work queue (`jobs`). A worker claims a due job by taking a lease (owner + expiry);
+ * while it holds the lease it may change the job, and each of its steps is one transaction that
+ * first checks the lease is still its own. A job whose lease expired (its worker died) is claimed
+ * again by whoever comes next.
+ *
+ * Two times meet here: `run_at` is emulated time (the injected clock: when paced work is due), while
+ * `lease_until` is real time, because a lease is about whether a process is alive, and moving the
+ * emulated clock must not make a live worker's lease lapse.
+ */
+import { sql } from 'kysely';
+import type { Selectable } from 'kysely';
+import type { Store, Trx } from '../store/store.js';
+import type { JobTable } from '../store/schema.js';
+
+export type JobRow = Selectable<JobTable>;
+
+/** How long a lease lasts without renewal; every step renews it. */
+export const LEASE_MS = 30_000;
+
+/** job.state: queued → running → done | failed, and running → queued when paced work sleeps. */
+export const JOB_TRANSITIONS: Readonly<Record<JobTable['state'], readonly JobTable['state'][]>> = {
+  queued: ['running'],
+  running: ['queued', 'done', 'failed'],
+  done: [],
+  failed: [],
+};
+
+export class LeaseLost extends Error {
+  constructor(jobId: number) {
+    super(`job ${jobId}: the lease was taken over by another worker`);
+  }
+}
+
+const realIso = (ms = Date.now()) => new Date(ms).toISOString();
+
+/** Is any job of these kinds due (a cheap read, so idle polling costs next to nothing)? */
+export async function anyDue(store: Store, kinds: readonly string[], now: Date): Promise<boolean> {
+  const row = await store.db
+    .selectFrom('jobs')
+    .select('id')
+    .where('kind', 'in', kinds)
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('state', '=', 'queued'), eb('run_at', '<=', now.toISOString())]),
+        eb.and([eb('state', '=', 'running'), eb('lease_until', '<', realIso())]),
+      ]),
+    )
+    .limit(1)
+    .executeTakeFirst();
+  return !!row;
+}
+
+/**
+ * Claims the oldest due job (queued and due, or running with a lapsed lease) for `owner`. On
+ * PostgreSQL the candidate row is locked with SKIP LOCKED, so workers on several nodes never take
+ * the same job; on SQLite the single writer serializes claims. Taking over a lapsed lease counts an
+ * attempt (the job's previous worker died).
+ */
+export async function claim(trx: Trx, dialect: string, owner: string, kinds: readonly string[], now: Date): Promise<JobRow | undefined> {
+  const nowIso = now.toISOString();
+  const real = realIso();
+  const lock = dialect === 'postgres' ? sql`for update skip locked` : sql``;
+  const result = await sql<JobRow>`
+    update jobs set
+      attempts = attempts + (case when state = 'running' then 1 else 0 end),
+      state = 'running', lease_owner = ${owner}, lease_until = ${realIso(Date.now() + LEASE_MS)}, updated_at = ${nowIso}
+    where id = (
+      select id from jobs
+      where kind in (${sql.join(kinds)})
+        and ((state = 'queued' and run_at <= ${nowIso}) or (state = 'running' and lease_until < ${real}))
+      order by run_at, id
+      limit 1 ${lock})
+    returning *`.execute(trx);
+  return result.rows[0];
+}
+
+/** Inside a step: the lease must still be ours; renews it. */
+export async function holdLease(trx: Trx, jobId: number, owner: string): Promise<void> {
+  const r = await trx
+    .updateTable('jobs')
+    .set({ lease_until: realIso(Date.now() + LEASE_MS) })
+    .where('id', '=', jobId)
+    .where('lease_owner', '=', owner)
+    .where('state', '=', 'running')
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) throw new LeaseLost(jobId);
+}
+
+export async function saveProgress(trx: Trx, jobId: number, progress: unknown, now: Date): Promise<void> {
+  await trx.updateTable('jobs').set({ progress: JSON.stringify(progress), updated_at: now.toISOString() }).where('id', '=', jobId).execute();
+}
+
+/** Ends the job (done or failed) and gives up the lease. */
+export async function finish(trx: Trx, jobId: number, state: 'done' | 'failed', progress: unknown, now: Date): Promise<void> {
+  await trx
+    .updateTable('jobs')
+    .set({ state, progress: JSON.stringify(progress), lease_owner: null, lease_until: null, updated_at: now.toISOString() })
+    .where('id', '=', jobId)
+    .execute();
+}
+
+/** Puts the job back in the queue until `runAt` (emulated time): paced work waiting for its next slot. */
+export async function sleepUntil(trx: Trx, jobId: number, runAt: Date, progress: unknown, now: Date): Promise<void> {
+  await trx
+    .updateTable('jobs')
+    .set({ state: 'queued', run_at: runAt.toISOString(), progress: JSON.stringify(progress), lease_owner: null, lease_until: null, updated_at: now.toISOString() })
+    .where('id', '=', jobId)
+    .execute();
+}
+
+/**
+ * At start of a SQLite server: jobs left running were this data directory's previous process (only
+ * one process serves a SQLite file), so they are taken back at once instead of after their lease.
+ */
+export async function recoverOrphans(store: Store): Promise<number> {
+  if (store.dialect !== 'sqlite') return 0;
+  return store.write(async (trx) => {
+    const r = await trx
+      .updateTable('jobs')
+      .set((eb) => ({ state: 'queued', lease_owner: null, lease_until: null, attempts: eb('attempts', '+', 1) }))
+      .where('state', '=', 'running')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  });
+}

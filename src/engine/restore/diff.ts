@@ -1,0 +1,51 @@
+/**
+ * Roll-forward, never roll-back: of the mailbox at the restore point, an item comes back when it was
+ * deleted since, or modified since (moved, edited, re-flagged, read: any change of folder, content
+ * or properties). Unchanged items are left alone, and items created after the restore point are
+ * never looked at.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { MessageSnapshot } from '../../mail/model.js';
+import type { SourceRow } from './source.js';
+
+export type Change = 'deleted' | 'modified';
+
+export interface Restorable {
+  itemId: string;
+  change: Change;
+  /** Where the item was at the restore point. */
+  folderId: string;
+  props: MessageSnapshot;
+  mimeSha256: string;
+}
+
+export type Verdict = { restore: Restorable } | { skip: 'unchanged' | 'absent' } | { bad: string };
+
+/** Properties that change on every write, so they never make an item "modified". */
+function comparable(p: Record<string, unknown>): Record<string, unknown> {
+  const { changeKey: _c, lastModifiedDateTime: _l, parentFolderId: _p, ...rest } = p;
+  return rest;
+}
+
+export function judge(row: SourceRow): Verdict {
+  if (row.op !== 'upsert') return { skip: 'absent' };
+  if (row.unchanged === 1) return { skip: 'unchanged' };
+  if (row.props === null || row.folder_id === null || row.mime_sha256 === null) return { bad: 'the captured version is incomplete' };
+  let props: MessageSnapshot;
+  try {
+    props = JSON.parse(row.props) as MessageSnapshot;
+  } catch {
+    return { bad: 'the captured version is not readable' };
+  }
+  const restorable = (change: Change): Verdict => ({ restore: { itemId: row.item_id, change, folderId: row.folder_id!, props, mimeSha256: row.mime_sha256! } });
+  if (row.live !== 1) return restorable('deleted');
+  // The database compares texts; equal values written in another key order are still equal.
+  if (row.live_folder_id === row.folder_id && row.live_mime === row.mime_sha256 && row.live_props !== null) {
+    try {
+      if (isDeepStrictEqual(comparable(props as unknown as Record<string, unknown>), comparable(JSON.parse(row.live_props)))) return { skip: 'unchanged' };
+    } catch {
+      // an unreadable live item is overwritten by its good version
+    }
+  }
+  return restorable('modified');
+}

@@ -1,0 +1,85 @@
+/**
+ * The two sides of the restore diff, read together, a page at a time, in item-id order: each
+ * message's version at the restore point (its latest vault version at or before T) joined with the
+ * live message of the same id. The database decides the common case — a live message equal to its
+ * version (same folder, same content, same properties) — so unchanged items cost one row and no
+ * parsing; only the rest come back with their properties.
+ *
+ * These read the vault's `vault_versions` and `search_hits` tables directly (rather than through
+ * VaultService.stateAt / searchHitIds) because the restore needs a resumable cursor and must read
+ * inside its own transaction.
+ */
+import { sql, type RawBuilder } from 'kysely';
+import type { Trx } from '../../store/store.js';
+
+export interface SourceRow {
+  item_id: string;
+  /** upsert, or delete when the item did not exist at T. */
+  op: string;
+  folder_id: string | null;
+  mime_sha256: string | null;
+  /** The version's snapshot; null when unchanged. */
+  props: string | null;
+  live: number;
+  /** 1 when the live message equals the version (folder, content and properties). */
+  unchanged: number;
+  live_folder_id: string | null;
+  live_mime: string | null;
+  /** The live message's stored properties; null when absent or unchanged. */
+  live_props: string | null;
+}
+
+/** Snapshot properties equal, ignoring what changes on every write (changeKey, lastModifiedDateTime, parentFolderId). */
+function samePropsSql(dialect: string): RawBuilder<unknown> {
+  return dialect === 'postgres'
+    ? sql`(v.props::jsonb - 'changeKey' - 'lastModifiedDateTime' - 'parentFolderId') = m.props::jsonb`
+    : sql`json_remove(v.props, '$.changeKey', '$.lastModifiedDateTime', '$.parentFolderId') = json(m.props)`;
+}
+
+async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: string, latest: RawBuilder<unknown>): Promise<SourceRow[]> {
+  const r = await sql<SourceRow>`
+    select d.item_id, d.op, d.folder_id, d.mime_sha256, d.live, d.unchanged, d.live_folder_id, d.live_mime,
+      case when d.unchanged = 1 then null else d.vprops end as props,
+      case when d.unchanged = 1 then null else d.lprops end as live_props
+    from (
+      select v.item_id, v.op, v.folder_id, v.mime_sha256, v.props as vprops,
+        case when m.id is null then 0 else 1 end as live,
+        case when m.id is not null and v.op = 'upsert' and m.folder_id = v.folder_id and m.mime_sha256 = v.mime_sha256
+          and ${samePropsSql(dialect)} then 1 else 0 end as unchanged,
+        m.folder_id as live_folder_id, m.mime_sha256 as live_mime, m.props as lprops
+      from vault_versions v
+      join (${latest}) l on l.seq = v.seq
+      left join messages m on m.tenant_id = ${tenantId} and m.mailbox_id = ${mailboxId} and m.id = v.item_id
+    ) d
+    order by d.item_id`.execute(trx);
+  return r.rows.map((row) => ({ ...row, live: Number(row.live), unchanged: Number(row.unchanged) }));
+}
+
+/** The next page of the whole mailbox at `at`, after item `after`. */
+export function mailboxPage(trx: Trx, dialect: string, tenantId: string, mailboxId: string, at: string, after: string | null, limit: number): Promise<SourceRow[]> {
+  const afterCond = after === null ? sql`` : sql`and item_id > ${after}`;
+  const latest = sql`
+    select item_id, max(seq) as seq from vault_versions
+    where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and item_kind = 'message' and at <= ${at} ${afterCond}
+    group by item_id order by item_id limit ${limit}`;
+  return page(trx, dialect, tenantId, mailboxId, latest);
+}
+
+/** The given messages at `at` (those that existed then). */
+export function itemsPage(trx: Trx, dialect: string, tenantId: string, mailboxId: string, at: string, ids: string[]): Promise<SourceRow[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  const latest = sql`
+    select item_id, max(seq) as seq from vault_versions
+    where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and item_kind = 'message' and at <= ${at}
+      and item_id in (${sql.join(ids)})
+    group by item_id`;
+  return page(trx, dialect, tenantId, mailboxId, latest);
+}
+
+/** The next page of item ids a granular search matched at a restore point, after item `after`. */
+export async function hitsPage(trx: Trx, searchResponseId: string, restorePointId: string, after: string | null, limit: number): Promise<string[]> {
+  let q = trx.selectFrom('search_hits').select('item_id').where('search_response_id', '=', searchResponseId).where('restore_point_id', '=', restorePointId);
+  if (after !== null) q = q.where('item_id', '>', after);
+  const rows = await q.orderBy('item_id').limit(limit).execute();
+  return rows.map((r) => r.item_id);
+}

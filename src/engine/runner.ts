@@ -1,0 +1,134 @@
+/**
+ * The in-process worker: claims due jobs one at a time and runs them with their handler. It is woken
+ * by the scheduler (each tick and each clock move) and by a short poll of the jobs table, so work
+ * enqueued by activation starts within a fraction of a second; a clock move waits until the work it
+ * made due has run.
+ */
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { Core } from '../core.js';
+import type { Trx } from '../store/store.js';
+import { anyDue, claim, holdLease, LeaseLost, type JobRow } from './jobs.js';
+
+export interface JobContext {
+  readonly job: JobRow;
+  /** The worker's lease owner name. */
+  readonly owner: string;
+  /** One transaction of the job: checks (and renews) the lease first, so a worker that lost its job changes nothing. */
+  step<T>(fn: (trx: Trx) => Promise<T>): Promise<T>;
+  /** True once the server is shutting down: stop between steps (the job resumes later). */
+  readonly stopping: boolean;
+}
+
+export interface JobHandler {
+  /** Runs the job; its last step ends it (done, failed, or back to the queue until later). */
+  run(ctx: JobContext): Promise<void>;
+  /** Records an unexpected failure and ends the job. */
+  fail(ctx: JobContext, error: unknown): Promise<void>;
+}
+
+export class Runner {
+  private readonly handlers = new Map<string, JobHandler>();
+  private loop: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+  readonly owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+
+  constructor(private readonly core: Core, private readonly log: (message: string, error?: unknown) => void) {}
+
+  register(kind: string, handler: JobHandler): void {
+    this.handlers.set(kind, handler);
+  }
+
+  private kinds(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  /** Starts the loop if idle (or makes it look again); resolves when nothing due is left. */
+  wake(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.loop) {
+      this.again = true;
+      return this.loop;
+    }
+    this.loop = this.drain().finally(() => {
+      this.loop = undefined;
+    });
+    return this.loop;
+  }
+
+  /** Polls the queue every `ms` while idle (a cheap read). */
+  start(ms: number): void {
+    this.stopPolling();
+    this.timer = setInterval(() => void this.poll(), ms);
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    if (this.loop || this.polling || this.stopped) return;
+    this.polling = true;
+    try {
+      if (await anyDue(this.core.store, this.kinds(), this.core.clock.now())) void this.wake();
+    } catch (error) {
+      if (!this.stopped) this.log('job poll failed', error);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private stopPolling(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Stops claiming; the job in progress stops at its next step boundary. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopPolling();
+    await this.loop;
+  }
+
+  private async drain(): Promise<void> {
+    const kinds = this.kinds();
+    if (kinds.length === 0) return;
+    do {
+      this.again = false;
+      while (!this.stopped) {
+        if (!(await anyDue(this.core.store, kinds, this.core.clock.now()))) break;
+        const job = await this.core.store.write((trx) => claim(trx, this.core.store.dialect, this.owner, kinds, this.core.clock.now()));
+        if (!job) break;
+        await this.execute(job);
+      }
+    } while (this.again && !this.stopped);
+  }
+
+  private async execute(job: JobRow): Promise<void> {
+    const handler = this.handlers.get(job.kind)!;
+    const runner = this;
+    const ctx: JobContext = {
+      job,
+      owner: this.owner,
+      step: (fn) =>
+        this.core.store.write(async (trx) => {
+          await holdLease(trx, job.id, this.owner);
+          return fn(trx);
+        }),
+      get stopping() {
+        return runner.stopped;
+      },
+    };
+    try {
+      await handler.run(ctx);
+    } catch (error) {
+      if (error instanceof LeaseLost || this.stopped) return;
+      this.log(`job ${job.id} (${job.kind}) failed`, error);
+      try {
+        await handler.fail(ctx, error);
+      } catch (again) {
+        if (!(again instanceof LeaseLost)) this.log(`job ${job.id} (${job.kind}): recording the failure failed`, again);
+      }
+    }
+  }
+}
