@@ -218,3 +218,12 @@ test('beta shows the short sentinel', async () => {
   const r = ok(await s.request('GET', '/beta/solutions/backupRestore/mailboxProtectionUnits', { token: t.app }), 200);
   assert.equal(r.value[0].offboardRequestedDateTime, '0001-01-01T00:00:00Z');
 });
+
+test('PATCH of a unit is beta only and not implemented (no billing policies); v1.0 has no such method', async () => {
+  const { t } = await protectedTenant(1);
+  const [u] = await units(s, t);
+  expectGraphError(await s.request('PATCH', `/beta/solutions/backupRestore/mailboxProtectionUnits/${u.id}`, { token: t.user, body: { billingPolicyId: 'x' } }), 501, 'notImplemented');
+  const v1 = await s.request('PATCH', `${BR}/mailboxProtectionUnits/${u.id}`, { token: t.user, body: { billingPolicyId: 'x' } });
+  expectGraphError(v1, 405, 'methodNotAllowed');
+  assert.equal(v1.headers.get('allow'), 'GET');
+});

@@ -216,3 +216,10 @@ test('beta serves the same root and enable', async () => {
   assert.equal(e['@odata.context'], `${s.base}/beta/$metadata#microsoft.graph.serviceStatus`);
   assert.equal(e.status, 'protectionChangeLocked');
 });
+
+test('emailNotificationsSetting answers 501 naming what is missing', async () => {
+  const t = await newTenant(s);
+  const r = await s.request('GET', `${BR}/emailNotificationsSetting`, { token: t.app });
+  assert.match(expectGraphError(r, 501, 'notImplemented').message, /emailNotificationsSetting/);
+  expectGraphError(await s.request('PATCH', `${BR}/emailNotificationsSetting`, { token: t.user, body: { isEnabled: true } }), 501, 'notImplemented');
+});

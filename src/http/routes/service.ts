@@ -34,6 +34,13 @@ export function serviceRoutes(app: FastifyInstance, core: Core): void {
     });
   });
 
+  // The root's emailNotificationsSetting (spec §5.11) is not part of the Exchange control plane here.
+  const notifications = () => {
+    throw errors.notImplemented('emailNotificationsSetting is not implemented: Mailvault sends no notification email.');
+  };
+  app.get('/solutions/backupRestore/emailNotificationsSetting', { config: { op: 'emailNotificationsSetting.get' } }, notifications);
+  app.patch('/solutions/backupRestore/emailNotificationsSetting', { config: { op: 'emailNotificationsSetting.update' } }, notifications);
+
   /**
    * `enable` (A:backuprestoreroot-enable): the tenant's consumer becomes `thirdparty`; the status is
    * `enabled` when a service app controls the tenant, `protectionChangeLocked` otherwise (spec §8.1).

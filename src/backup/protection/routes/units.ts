@@ -30,7 +30,7 @@ const SELECTABLE = [
   'offboardRequestedDateTime',
 ];
 
-/** Terms of and/or a unit $filter may have (ERR FilterLengthExceeded; the real limit is unpublished). */
+/** and/or operators a unit $filter may have (ERR FilterLengthExceeded; Microsoft's limit is unpublished). */
 export const MAX_FILTER_TERMS = 20;
 
 const SPEC: CollectionSpec = {
@@ -111,6 +111,16 @@ export function unitRoutes(app: FastifyInstance, core: Core): void {
   app.get(`${BASE}/protectionUnits/microsoft.graph.mailboxProtectionUnit`, { config: { op: 'units.read' } }, list(cast, false));
   app.get(`${BASE}/protectionUnits/:id`, { config: { op: 'units.read' } }, one(`${CONTEXT}/protectionUnits/$entity`, false));
   app.get(`${BASE}/protectionUnits/:id/microsoft.graph.mailboxProtectionUnit`, { config: { op: 'units.read' } }, one(`${cast}/$entity`, false));
+
+  // Beta only (mailboxprotectionunit-update): billingPolicyId of removed units; no billing here.
+  app.patch(`${BASE}/mailboxProtectionUnits/:id`, { config: { op: 'units.offboard' } }, async (req, reply) => {
+    const g = graphOf(req);
+    if (g.version === 'v1.0') {
+      reply.header('Allow', 'GET');
+      throw errors.methodNotAllowed(`The HTTP method 'PATCH' is not allowed for this resource.`);
+    }
+    throw errors.notImplemented('Updating a mailboxProtectionUnit (billingPolicyId) is not implemented: Mailvault has no billing policies.');
+  });
 
   for (const action of ['offboard', 'cancelOffboard'] as const) {
     app.post(`${BASE}/protectionUnits/:id/${action}`, { config: { op: 'units.offboard' } }, async (req, reply) => {
