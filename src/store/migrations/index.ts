@@ -3,6 +3,7 @@ import type { DialectName } from '../dialect.js';
 import { schema001 } from './001_schema.js';
 import { vault301 } from './301_vault.js';
 import { userProps101 } from './101_user_props.js';
+import { protectionDue201 } from './201_protection_due.js';
 import { restoreSessionCounts401 } from './401_restore_session_counts.js';
 
 /**
@@ -12,6 +13,7 @@ import { restoreSessionCounts401 } from './401_restore_session_counts.js';
 export function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '001_schema': schema001(dialect),
+    '201_protection_due': protectionDue201(),
     '301_vault': vault301(dialect),
     '101_user_props': userProps101(),
     '401_restore_session_counts': restoreSessionCounts401(),
