@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import { DEFAULTS, loadConfig, ConfigError } from '../config.js';
 import { createApp, type App } from '../app.js';
 import { readServerFile } from '../identity/keys.js';
+import { MboxFormatError } from './mbox.js';
 import { emlCount, emlSource, exportMbox, importMessages, ImportError, mboxSource } from './importer.js';
 
 const dataOption = () => new Option('--data <dir>', `data directory (default ${DEFAULTS.data})`).env('MAILVAULT_DATA');
@@ -25,7 +26,7 @@ async function withApp<T>(opts: { data?: string; databaseUrl?: string }, fn: (ap
   try {
     return await fn(app);
   } catch (e) {
-    if (e instanceof ImportError) throw new ConfigError(e.message);
+    if (e instanceof ImportError || e instanceof MboxFormatError) throw new ConfigError(e.message);
     throw e;
   } finally {
     await app.close();

@@ -11,9 +11,15 @@ export function newItemId(kind: 'message' | 'folder', bytes: Buffer = crypto.ran
   return Buffer.concat([PREFIX[kind], bytes]).toString('base64url');
 }
 
-/** Changes on every modification of an item. */
-export function newChangeKey(): string {
-  return 'CQAAABYAAA' + crypto.randomBytes(12).toString('base64url');
+/** Change keys for n modifications: unique per change (one random draw per batch, then a counter). */
+export function changeKeys(n: number): string[] {
+  const base = crypto.randomBytes(12);
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    base.writeUInt32BE((base.readUInt32BE(8) + 1) >>> 0, 8);
+    out.push('CQAAABYAAA' + base.toString('base64url'));
+  }
+  return out;
 }
 
 /** Graph groups a thread under one id: derived from the thread's root Message-ID. */

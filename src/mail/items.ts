@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Core, MailChange } from '../core.js';
 import type { Trx } from '../store/store.js';
 import type { DB, FolderTable, MessageTable } from '../store/schema.js';
-import { newChangeKey, sha256Hex } from './ids.js';
+import { changeKeys, sha256Hex } from './ids.js';
 import type { FolderRecord, FolderSnapshot, MessageRecord, MessageSnapshot } from './model.js';
 
 /** Rows per multi-row statement: messages have 20 columns, well under both databases' parameter limits. */
@@ -176,11 +176,12 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
   const stored: MessageRecord[] = [];
   const rows: MessageTable[] = [];
   const changes: LoggedChange[] = [];
-  for (const m of items) {
-    const changeKey = newChangeKey();
+  const keys = changeKeys(items.length);
+  items.forEach((m, i) => {
+    const changeKey = keys[i];
     const row = messageRow(tenantId, mailboxId, m, changeKey, now, seq);
     rows.push(row);
-    const record = messageFromRow(row);
+    const record: MessageRecord = { id: m.id, folderId: m.folderId, mimeSha256: m.mimeSha256, props: { ...stripInfo(m.props), changeKey, lastModifiedDateTime: now, parentFolderId: m.folderId } };
     stored.push(record);
     changes.push({
       fromFolderId: before.get(m.id) ?? null,
@@ -198,7 +199,7 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
         isDraft: record.props.isDraft,
       },
     });
-  }
+  });
   for (const part of chunks(rows)) {
     await trx
       .insertInto('messages')
