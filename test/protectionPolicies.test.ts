@@ -424,3 +424,27 @@ test('realistic timing: a policy takes about an hour to activate', async () => {
     await r.close();
   }
 });
+
+test('removal from an inactive policy passes through updating; a unit removed before protection starts is never captured', async () => {
+  const t = await enabledTenant();
+  const [a, b] = [await createUser(s, t), await createUser(s, t)];
+  const p = await createPolicy(s, t, [a.id]);
+  const [ua] = await units(s, t, p.id);
+  const removed = ok(await s.request('PATCH', `${BR}/exchangeProtectionPolicies/${p.id}`, { token: t.app, body: { 'mailboxProtectionUnits@delta': [{ '@removed': { reason: 'changed' }, id: ua.id }] } }), 200);
+  assert.equal(removed.status, 'updating');
+  await s.advance('PT1M');
+  assert.equal((await policy(s, t, p.id)).status, 'inactive');
+  assert.deepEqual(await units(s, t, p.id), []);
+
+  ok(await s.request('POST', `${BR}/protectionPolicies/${p.id}/activate`, { token: t.app }), 202);
+  await s.advance('PT1M');
+  const before = changes.length;
+  const added = ok(await s.request('PATCH', `${BR}/exchangeProtectionPolicies/${p.id}`, { token: t.app, body: { 'mailboxProtectionUnits@delta': [{ directoryObjectId: b.id }] } }), 200);
+  const ub = added['mailboxProtectionUnits@delta'][0];
+  assert.equal(ub.status, 'protectRequested');
+  const gone = ok(await s.request('PATCH', `${BR}/exchangeProtectionPolicies/${p.id}`, { token: t.app, body: { 'mailboxProtectionUnits@delta': [{ '@removed': { reason: 'changed' }, id: ub.id }] } }), 200);
+  assert.equal(gone['mailboxProtectionUnits@delta'][0].status, 'removeRequested');
+  await s.advance('PT1M');
+  assert.equal((await policy(s, t, p.id)).status, 'active');
+  assert.deepEqual(changes.slice(before).filter((c) => c.tenantId === t.id), []);
+});

@@ -134,6 +134,7 @@ test('offboard and cancelOffboard: delegated only, removed units only, evolvable
   assert.equal(shown.offboardRequestedDateTime, hidden.offboardRequestedDateTime);
   expectGraphError(await s.request('POST', `${BR}/protectionUnits/${u.id}/offboard`, { token: t.user }), 403, 'OperationNotAllowed');
 
+  expectGraphError(await s.request('POST', `${BR}/protectionUnits/${u.id}/cancelOffboard`, { token: t.app }), 403, 'accessDenied');
   const cancel = ok(await s.request('POST', `${BR}/protectionUnits/${u.id}/cancelOffboard`, { token: t.user, headers: PREFER_ALL }), 200);
   assert.equal(cancel.status, 'cancelOffboardRequested');
   assert.equal(ok(await s.request('GET', `${BR}/protectionUnits/${u.id}`, { token: t.user }), 200).status, 'unknownFutureValue');

@@ -84,8 +84,12 @@ test('service apps: register (201), list, get, activate (202, delegated only), t
   await s.advance('PT1M');
   assert.equal(ok(await s.request('GET', `${BR}/serviceApps/${app.id}`, { token: t.app }), 200).status, 'inactive');
 
-  // an app that never took control is inactive at once
+  // an app that never took control is inactive at once; until then its effective time can move
   ok(await s.request('POST', `${BR}/serviceApps/${app.id}/activate`, { token: t.user, body: { effectiveDateTime: '2999-01-01T00:00:00Z' } }), 202);
+  const moved = ok(await s.request('POST', `${BR}/serviceApps/${app.id}/activate`, { token: t.user, body: { effectiveDateTime: '2998-01-01T00:00:00Z' } }), 202);
+  assert.equal(moved.status, 'pendingActive');
+  assert.equal(moved.effectiveDateTime, '2998-01-01T00:00:00.000Z');
+  expectGraphError(await s.request('POST', `${BR}/serviceApps/${app.id}/deactivate`, { token: t.app }), 403, 'accessDenied');
   assert.equal(ok(await s.request('POST', `${BR}/serviceApps/${app.id}/deactivate`, { token: t.user }), 202).status, 'inactive');
 
   ok(await s.request('DELETE', `${BR}/serviceApps/${app.id}`, { token: t.app }), 204);

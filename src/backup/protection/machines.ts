@@ -10,10 +10,6 @@ export function transition<S extends string, E extends string>(machine: Machine<
   return (machine as Record<string, Partial<Record<E, S | 'deleted'>>>)[from]?.[event];
 }
 
-export function allows<S extends string, E extends string>(machine: Machine<S, E>, from: string, event: E): boolean {
-  return transition(machine, from, event) !== undefined;
-}
-
 /** Tenant service status (spec §8.1). `controllerLost`: no active service app remains. */
 export type ServiceStatus = 'disabled' | 'enabled' | 'protectionChangeLocked' | 'restoreLocked';
 export type ServiceStatusEvent = 'enableWithController' | 'enableWithoutController' | 'controllerLost' | 'lockExpired';

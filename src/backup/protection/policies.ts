@@ -10,7 +10,7 @@ import { POLICY, UNIT_IN_FLIGHT, transition, type PolicyEvent } from './machines
 import { dueAfter } from './timing.js';
 import { newId, type Env } from './env.js';
 import { usersByIds } from './directory.js';
-import { MANUAL, DYNAMIC_RULE, attachMailbox, canMove, moveUnit, dropSource, alreadyProtectedMessage } from './units.js';
+import { MANUAL, DYNAMIC_RULE, attachMailbox, canMove, moveUnit, dropSource } from './units.js';
 import { DEFAULT_RETENTION, type PolicyRow, type UnitRow } from './wire.js';
 
 export const MAX_UNITS_PER_REQUEST = 50;
@@ -232,5 +232,3 @@ export async function refreshPolicies(trx: Trx, env: Env, touched: Array<[string
     if (policy) await refreshPolicy(trx, env, policy);
   }
 }
-
-export { alreadyProtectedMessage };
