@@ -7,6 +7,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, expectGraphError, type TestServer, type TestResponse } from './helpers/server.js';
 import { DEFAULT_APP_ID, DEFAULT_APP_NAME } from '../src/identity/tokens.js';
+import { engineArea } from '../src/engine/area.js';
 import type { RestoreSessionsService } from '../src/backup/restoreSessions/service.js';
 import { canMoveArtifact } from '../src/backup/restoreSessions/states.js';
 
@@ -37,6 +38,8 @@ let service: RestoreSessionsService;
 before(async () => {
   // Scheduler ticks only when the clock is moved: activated sessions stay where the test puts them.
   s = await startServer({ demo: true, schedulerInterval: '86400000' });
+  // The restore engine is stopped: activated sessions stay where these tests put them (engine tests run it).
+  await engineArea.close!(s.app.core);
   service = s.app.core.services.restoreSessions as RestoreSessionsService;
 });
 after(() => s.close());

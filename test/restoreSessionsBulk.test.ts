@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, expectGraphError, type TestServer } from './helpers/server.js';
 import { DEFAULT_APP_ID, DEFAULT_APP_NAME } from '../src/identity/tokens.js';
+import { engineArea } from '../src/engine/area.js';
 
 const BASE = '/v1.0/solutions/backupRestore';
 const SESSIONS = `${BASE}/exchangeRestoreSessions`;
@@ -21,6 +22,8 @@ let mailboxB: string;
 
 before(async () => {
   s = await startServer({ demo: true, schedulerInterval: '86400000' });
+  // The restore engine is stopped: activated sessions stay where these tests put them (engine tests run it).
+  await engineArea.close!(s.app.core);
   const vault = s.app.core.services.vault as any;
   const mail = s.app.core.services.mail as any;
   const a = await vault.getRestorePoint(s.tenantId, RP1);

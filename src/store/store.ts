@@ -90,7 +90,12 @@ export class Store {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.draining) void this.drain();
+      if (!this.draining) {
+        // Start at the next turn of the event loop, so every write queued by the requests read in this
+        // turn joins one batch (the SQLite driver is synchronous: a batch started now would hold one).
+        this.draining = true;
+        setImmediate(() => void this.drain());
+      }
     });
   }
 
