@@ -17,6 +17,11 @@ import { seedVaultDemo } from './seed.js';
 
 const contexts = new WeakMap<Core, VaultContext>();
 
+/** The vault's internals for one server (benchmarks drive the tick and collection tasks directly). */
+export function vaultContext(core: Core): VaultContext {
+  return contextOf(core);
+}
+
 function contextOf(core: Core): VaultContext {
   const ctx = contexts.get(core);
   if (!ctx) throw new Error('the vault area is not set up');

@@ -5,65 +5,69 @@
  * whole current state is captured at that instant and its first restore point is recorded.
  * Drafts are never captured.
  */
+import { sql } from 'kysely';
 import type { MailChange, ProtectionChange } from '../core.js';
 import type { Trx } from '../store/store.js';
-import type { VaultVersionTable } from '../store/schema.js';
 import type { MailService } from '../mail/service.js';
-import type { Insertable } from 'kysely';
 import { mailboxKey, type VaultContext } from './context.js';
 import { createPoint, duePoints } from './restorePoints.js';
 
-type NewVersion = Insertable<VaultVersionTable>;
+/** One version to append: the snapshot as an object (for the keyword index) and as stored text. */
+export interface NewVersion {
+  tenantId: string;
+  mailboxId: string;
+  itemKind: 'message' | 'folder';
+  itemId: string;
+  op: 'upsert' | 'delete';
+  at: string;
+  folderId: string | null;
+  props: Record<string, unknown> | null;
+  json: string | null;
+  mimeSha256: string | null;
+}
 
-/** Appends versions and indexes the message upserts among them. */
+export function newVersion(v: Omit<NewVersion, 'json'>): NewVersion {
+  return { ...v, json: v.op === 'upsert' && v.props ? JSON.stringify(v.props) : null, mimeSha256: v.op === 'upsert' ? v.mimeSha256 : null };
+}
+
+/** Appends versions and indexes the message upserts among them (on the write path: plain SQL, one statement each). */
 export async function appendVersions(ctx: VaultContext, trx: Trx, rows: NewVersion[]): Promise<void> {
   for (let i = 0; i < rows.length; i += 500) {
     const part = rows.slice(i, i + 500);
-    const inserted = await trx.insertInto('vault_versions').values(part).returning('seq').execute();
+    const values = part.map((v) => sql`(${v.tenantId}, ${v.mailboxId}, ${v.itemKind}, ${v.itemId}, ${v.op}, ${v.at}, ${v.folderId}, ${v.json}, ${v.mimeSha256})`);
+    const inserted = await sql<{ seq: number }>`insert into vault_versions (tenant_id, mailbox_id, item_kind, item_id, op, at, folder_id, props, mime_sha256)
+      values ${sql.join(values)} returning seq`.execute(trx);
     // One statement assigns ascending seqs in row order.
-    const seqs = inserted.map((r) => Number(r.seq)).sort((a, b) => a - b);
-    const indexed = part
-      .map((r, k) => ({ r, seq: seqs[k] }))
-      .filter(({ r }) => r.item_kind === 'message' && r.op === 'upsert' && r.props)
-      .map(({ r, seq }) => ({ seq, tenantId: r.tenant_id, mailboxId: r.mailbox_id, props: JSON.parse(r.props!) as Record<string, unknown> }));
+    const seqs = inserted.rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
+    const indexed = [];
+    for (let k = 0; k < part.length; k++) {
+      const v = part[k];
+      if (v.itemKind === 'message' && v.op === 'upsert' && v.props) indexed.push({ seq: seqs[k], tenantId: v.tenantId, mailboxId: v.mailboxId, props: v.props });
+    }
     if (indexed.length > 0) await ctx.index.add(trx, indexed);
   }
 }
 
 export async function onMailChanged(ctx: VaultContext, trx: Trx, events: MailChange[]): Promise<void> {
-  const candidates = events.filter((e) => ctx.everProtected.has(mailboxKey(e.tenantId, e.mailboxId)));
-  if (candidates.length === 0) return;
-  const protectedNow = new Map<string, boolean>();
-  const rows: NewVersion[] = [];
-  for (const e of candidates) {
+  let protectedNow: Map<string, boolean> | undefined;
+  let rows: NewVersion[] | undefined;
+  for (const e of events) {
     if (e.itemKind === 'message' && e.isDraft) continue;
     const key = mailboxKey(e.tenantId, e.mailboxId);
+    if (!ctx.everProtected.has(key)) continue;
+    protectedNow ??= new Map();
     let on = protectedNow.get(key);
     if (on === undefined) {
-      const row = await trx
-        .selectFrom('vault_mailboxes')
-        .select('protected')
-        .where('tenant_id', '=', e.tenantId)
-        .where('mailbox_id', '=', e.mailboxId)
-        .executeTakeFirst();
-      on = row?.protected === 1;
+      // The table, not a cache, decides: it moves with the transaction.
+      const r = await sql<{ protected: number }>`select protected from vault_mailboxes where tenant_id = ${e.tenantId} and mailbox_id = ${e.mailboxId}`.execute(trx);
+      on = r.rows[0]?.protected === 1;
       protectedNow.set(key, on);
     }
     if (!on) continue;
-    rows.push({
-      tenant_id: e.tenantId,
-      mailbox_id: e.mailboxId,
-      item_kind: e.itemKind,
-      item_id: e.itemId,
-      op: e.op,
-      at: e.at,
-      folder_id: e.folderId,
-      props: e.op === 'upsert' && e.props ? JSON.stringify(e.props) : null,
-      mime_sha256: e.op === 'upsert' ? e.mimeSha256 : null,
-    });
+    (rows ??= []).push(newVersion({ ...e, props: e.props }));
     ctx.dirty.add(key);
   }
-  if (rows.length > 0) await appendVersions(ctx, trx, rows);
+  if (rows) await appendVersions(ctx, trx, rows);
 }
 
 export async function onProtectionChanged(ctx: VaultContext, trx: Trx, events: ProtectionChange[]): Promise<void> {
@@ -122,33 +126,21 @@ function mail(ctx: VaultContext): MailService {
  */
 async function captureMailbox(ctx: VaultContext, trx: Trx, tenantId: string, mailboxId: string, at: string, hasHistory: boolean): Promise<void> {
   const m = mail(ctx);
-  const base = { tenant_id: tenantId, mailbox_id: mailboxId, at };
+  const base = { tenantId, mailboxId, at, op: 'upsert' as const };
   const folders = await m.listFolders(tenantId, mailboxId, trx);
-  const folderRows: NewVersion[] = folders.map(({ id, ...snapshot }) => ({
-    ...base,
-    item_kind: 'folder',
-    item_id: id,
-    op: 'upsert',
-    folder_id: snapshot.parentFolderId,
-    props: JSON.stringify(snapshot),
-    mime_sha256: null,
-  }));
+  const folderRows = folders.map(({ id, ...snapshot }) =>
+    newVersion({ ...base, itemKind: 'folder', itemId: id, folderId: snapshot.parentFolderId, props: snapshot as unknown as Record<string, unknown>, mimeSha256: null }),
+  );
   await appendVersions(ctx, trx, hasHistory ? await changedOnly(trx, tenantId, mailboxId, folderRows) : folderRows);
   let afterId: string | undefined;
   for (;;) {
     const page = await m.messagesInTrx(trx, tenantId, mailboxId, { afterId, limit: 1000 });
     if (page.length === 0) break;
-    const rows: NewVersion[] = page
+    const rows = page
       .filter((msg) => !msg.props.isDraft)
-      .map((msg) => ({
-        ...base,
-        item_kind: 'message',
-        item_id: msg.id,
-        op: 'upsert',
-        folder_id: msg.folderId,
-        props: JSON.stringify(msg.props),
-        mime_sha256: msg.mimeSha256,
-      }));
+      .map((msg) =>
+        newVersion({ ...base, itemKind: 'message', itemId: msg.id, folderId: msg.folderId, props: msg.props as unknown as Record<string, unknown>, mimeSha256: msg.mimeSha256 }),
+      );
     await appendVersions(ctx, trx, hasHistory ? await changedOnly(trx, tenantId, mailboxId, rows) : rows);
     if (page.length < 1000) break;
     afterId = page[page.length - 1].id;
@@ -161,7 +153,7 @@ async function changedOnly(trx: Trx, tenantId: string, mailboxId: string, rows: 
   if (rows.length === 0) return rows;
   const latest = new Map<string, { op: string; folder_id: string | null; props: string | null; mime_sha256: string | null }>();
   for (let i = 0; i < rows.length; i += 500) {
-    const ids = rows.slice(i, i + 500).map((r) => r.item_id);
+    const ids = rows.slice(i, i + 500).map((r) => r.itemId);
     const found = await trx
       .selectFrom('vault_versions as v')
       .innerJoin(
@@ -181,8 +173,8 @@ async function changedOnly(trx: Trx, tenantId: string, mailboxId: string, rows: 
     for (const f of found) latest.set(f.item_id, f);
   }
   return rows.filter((r) => {
-    const l = latest.get(r.item_id);
-    return !l || l.op !== 'upsert' || l.folder_id !== r.folder_id || l.props !== r.props || l.mime_sha256 !== r.mime_sha256;
+    const l = latest.get(r.itemId);
+    return !l || l.op !== 'upsert' || l.folder_id !== r.folderId || l.props !== r.json || l.mime_sha256 !== r.mimeSha256;
   });
 }
 
@@ -227,16 +219,8 @@ async function tombstoneVanished(ctx: VaultContext, trx: Trx, tenantId: string, 
   await appendVersions(
     ctx,
     trx,
-    vanished.map((v) => ({
-      tenant_id: tenantId,
-      mailbox_id: mailboxId,
-      at,
-      item_kind: v.item_kind,
-      item_id: v.item_id,
-      op: 'delete' as const,
-      folder_id: v.folder_id,
-      props: null,
-      mime_sha256: null,
-    })),
+    vanished.map((v) =>
+      newVersion({ tenantId, mailboxId, at, itemKind: v.item_kind, itemId: v.item_id, op: 'delete', folderId: v.folder_id, props: null, mimeSha256: null }),
+    ),
   );
 }

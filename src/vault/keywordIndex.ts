@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../store/schema.js';
 import type { DialectName } from '../store/dialect.js';
-import { facetTokens, messageFacts } from './facts.js';
+import { allFacetTokens, messageFacts } from './facts.js';
 
 export interface IndexedVersion {
   seq: number;
@@ -38,7 +38,7 @@ class Fts5Index implements KeywordIndex {
     for (let i = 0; i < versions.length; i += 200) {
       const rows = versions.slice(i, i + 200).map((v) => {
         const f = messageFacts(v.props);
-        return sql`(${v.seq}, ${scopeToken(v.tenantId, v.mailboxId)}, ${f.subject}, ${joinAddresses(f.sender)}, ${joinAddresses(f.participants)}, ${facetTokens(f).join(' ')})`;
+        return sql`(${v.seq}, ${scopeToken(v.tenantId, v.mailboxId)}, ${f.subject}, ${joinAddresses(f.sender)}, ${joinAddresses(f.participants)}, ${allFacetTokens(f).join(' ')})`;
       });
       await sql`insert into vault_fts (rowid, scope, subject, sender, participants, facets) values ${sql.join(rows)}`.execute(trx);
     }

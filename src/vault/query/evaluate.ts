@@ -11,7 +11,7 @@
  *    the mailbox (modified, moved or deleted); an item untouched since then has none and never matches.
  */
 import type { Address, MessageFacts } from '../facts.js';
-import { facetTokens } from '../facts.js';
+import { facetTokens, fold } from '../facts.js';
 import { words } from './words.js';
 import type { Comparison, QueryNode } from './parser.js';
 
@@ -44,8 +44,6 @@ function containsPhrase(haystack: string[], needle: string[], prefix: boolean): 
   }
   return false;
 }
-
-const fold = (s: string) => s.normalize('NFKC').trim().toLowerCase();
 
 function textValues(p: 'Subject' | 'Sender' | 'Participants', f: MessageFacts): string[] {
   if (p === 'Subject') return [f.subject];

@@ -5,8 +5,8 @@
  * under -or it makes the whole -or unusable, and a query with nothing left is answered by a scan.
  */
 import type { QueryNode } from './parser.js';
-import { words } from './words.js';
 import { facetOf } from './evaluate.js';
+import { exactToken } from '../facts.js';
 
 const COLUMN = { Subject: 'subject', Sender: 'sender', Participants: 'participants' } as const;
 
@@ -24,9 +24,10 @@ export function toFtsMatch(node: QueryNode): string | null {
       return `(${parts.join(' OR ')})`;
     }
     case 'text': {
-      const w = node.operator === 'like' ? node.words : words(node.value);
+      if (node.operator === 'eq') return `facets : ${exactToken(node.property, node.value)}`;
+      const w = node.words;
       if (w.length === 0) return null;
-      const prefix = node.operator === 'like' && node.prefix ? ' *' : '';
+      const prefix = node.prefix ? ' *' : '';
       return `${COLUMN[node.property]} : ${phrase(w)}${prefix}`;
     }
     case 'hasAttachment':
