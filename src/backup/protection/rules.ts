@@ -3,6 +3,7 @@
  * `run`) and adds their members as manual units; a dynamic rule keeps the policy's dynamicRule
  * units equal to its groups' members, re-evaluated by the scheduler, until `deleteAndUnprotect`.
  */
+import { sql } from 'kysely';
 import type { Trx } from '../../store/store.js';
 import { errors, publicError, type ErrorDetail } from '../../http/errors.js';
 import { RULE, transition, type RuleEvent } from './machines.js';
@@ -212,8 +213,9 @@ export async function planRule(db: Executor, rule: RuleRow): Promise<RulePlan | 
       .where('tenant_id', '=', rule.tenant_id)
       .where('policy_id', '=', policy.id)
       .where('status', '<>', 'removeRequested')
+      .where(sql<number>`(protection_sources & ${DYNAMIC_RULE})`, '<>', 0)
       .execute();
-    for (const u of current) if ((u.protection_sources & DYNAMIC_RULE) !== 0 && !wanted.has(u.mailbox_id)) drop.push(u);
+    for (const u of current) if (!wanted.has(u.mailbox_id)) drop.push(u);
   }
   return { policy, attach, drop, details };
 }
