@@ -80,6 +80,8 @@ export class Store {
     const migrator = new Migrator({
       db: this.writer,
       provider: { getMigrations: async () => migrations(this.dialect) },
+      // Numbers are reserved per area (see migrations/index.ts), so a lower number may land after a higher one.
+      allowUnorderedMigrations: true,
     });
     const { error } = await migrator.migrateToLatest();
     if (error) throw error;
