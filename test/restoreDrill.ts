@@ -103,8 +103,9 @@ export async function activate(s: TestServer, t: Tenant, sessionId: string): Pro
   return ok(await s.request('POST', `${SESSIONS}/${sessionId}/activate`, { token: t.app }), 200);
 }
 
+/** The session, with evolvable enum members (the status `failed`) shown as they are. */
 export async function getSession(s: TestServer, t: Tenant, sessionId: string): Promise<any> {
-  return ok(await s.request('GET', `${SESSIONS}/${sessionId}`, { token: t.app }), 200);
+  return ok(await s.request('GET', `${SESSIONS}/${sessionId}`, { token: t.app, headers: { prefer: 'include-unknown-enum-members' } }), 200);
 }
 
 export async function artifacts(s: TestServer, t: Tenant, sessionId: string, kind: 'mailboxRestoreArtifacts' | 'granularMailboxRestoreArtifacts' = 'mailboxRestoreArtifacts'): Promise<any[]> {
@@ -145,4 +146,19 @@ export async function eachLimit<T>(items: T[], n: number, fn: (item: T) => Promi
       while (i < items.length) await fn(items[i++]);
     }),
   );
+}
+
+/** Protects mailboxes on a server with realistic timing (policy activation takes about an hour there). */
+export async function protectSlowly(s: TestServer, t: Tenant, userIds: string[]): Promise<Map<string, string>> {
+  const { onboard, createPolicy, units } = await import('./helpers/protection.js');
+  await onboard(s, t);
+  const policy = await createPolicy(s, t, userIds);
+  ok(await s.request('POST', `${BR}/protectionPolicies/${policy.id}/activate`, { token: t.app }), 202);
+  await s.advance('PT2H');
+  const out = new Map<string, string>();
+  for (const u of await units(s, t, policy.id)) {
+    assert.equal(u.status, 'protected');
+    out.set(u.directoryObjectId, u.id);
+  }
+  return out;
 }

@@ -1,0 +1,222 @@
+/**
+ * The restore engine's rules beyond the drill: per-artifact failures with their documented codes,
+ * folders recreated in place, moves undone, lost items counted and reported, delta queries, and the
+ * realistic timing profile (Microsoft's pace per mailbox, concurrent restores of one mailbox).
+ */
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, type TestServer } from './helpers/server.js';
+import { createFolder, createUser, listPoints, moveMessage, newTenant, ok, protectMailboxes, type Tenant } from './helpers/protect.js';
+import { activate, artifacts, createSession, getSession, protectSlowly, seedMessages, waitForSession } from './restoreDrill.js';
+import type { MailService } from '../src/mail/service.js';
+import { sha256Hex } from '../src/mail/ids.js';
+
+/** The latest restore point of a unit at or before `at`. */
+async function pointAt(s: TestServer, t: Tenant, unitId: string, at: string): Promise<string> {
+  const after = new Date(new Date(at).getTime() + 1).toISOString();
+  const points = await listPoints(s, t.app, unitId, `$filter=protectionDateTime lt ${after}`);
+  assert.ok(points.length > 0, 'a restore point exists');
+  return points[0].id;
+}
+
+const clock = async (s: TestServer): Promise<string> => ok(await s.request('GET', '/_mailvault/clock'), 200).now;
+
+describe('instant timing', () => {
+  let s: TestServer;
+  let t: Tenant;
+  before(async () => {
+    s = await startServer();
+    t = await newTenant(s);
+  });
+  after(() => s?.close());
+
+  /** A protected mailbox with `n` messages in its Inbox; the restore point taken when protection began. */
+  async function victim(n: number, folders: (s: TestServer, userId: string) => Promise<string[]> = async () => []) {
+    const user = await createUser(s, t, 'Victim');
+    const inbox = ok(await s.request('GET', `/v1.0/users/${user.id}/mailFolders/inbox`, { token: t.app }), 200).id;
+    const extra = await folders(s, user.id);
+    const seeded = await seedMessages(s.app.core, t.id, user.id, [inbox, ...extra], n);
+    const unitId = (await protectMailboxes(s, t, [user.id])).unitOf.get(user.id)!;
+    const point = await pointAt(s, t, unitId, await clock(s));
+    await s.advance('PT15M');
+    return { user, inbox, extra, seeded, unitId, point };
+  }
+
+  async function restore(point: string, destinationType = 'inPlace') {
+    const id = await createSession(s, t, { mailboxRestoreArtifacts: [{ restorePoint: { id: point }, destinationType }] });
+    await activate(s, t, id);
+    const session = await waitForSession(s, t, id);
+    return { session, artifact: (await artifacts(s, t, id))[0], id };
+  }
+
+  test('a deleted folder is recreated in place with its id, name and parent, and its messages come back into it', async () => {
+    const v = await victim(30, async (srv, userId) => [await createFolder(srv, t, userId, 'Contracts')]);
+    const [contracts] = v.extra;
+    const sub = ok(await s.request('POST', `/v1.0/users/${v.user.id}/mailFolders/${contracts}/childFolders`, { token: t.app, body: { displayName: 'Signed' } }), 201).id;
+    const inSub = await seedMessages(s.app.core, t.id, v.user.id, [sub], 4, { tag: 'signed' });
+    await s.advance('PT15M');
+    const point = await pointAt(s, t, v.unitId, await clock(s));
+    await s.advance('PT15M');
+    ok(await s.request('DELETE', `/v1.0/users/${v.user.id}/mailFolders/${contracts}`, { token: t.app }), 204);
+    await s.advance('PT15M');
+
+    const { session, artifact } = await restore(point);
+    assert.equal(session.status, 'completed');
+    assert.equal(artifact.restoredItemCount, 15 + 4, 'the half of the 30 that was in Contracts, and the 4 in Signed');
+    const folder = ok(await s.request('GET', `/v1.0/users/${v.user.id}/mailFolders/${contracts}`, { token: t.app }), 200);
+    assert.equal(folder.displayName, 'Contracts');
+    const root = ok(await s.request('GET', `/v1.0/users/${v.user.id}/mailFolders/msgfolderroot`, { token: t.app }), 200);
+    assert.equal(folder.parentFolderId, root.id);
+    const signed = ok(await s.request('GET', `/v1.0/users/${v.user.id}/mailFolders/${sub}`, { token: t.app }), 200);
+    assert.deepEqual([signed.displayName, signed.parentFolderId], ['Signed', contracts]);
+    const inSigned = ok(await s.request('GET', `/v1.0/users/${v.user.id}/mailFolders/${sub}/messages?$select=id`, { token: t.app }), 200).value.map((m: any) => m.id);
+    assert.deepEqual(inSigned.sort(), inSub.map((m) => m.id).sort());
+  });
+
+  test('a message moved away since the restore point goes back to its folder; the moved copy, made later, stays', async () => {
+    const v = await victim(3);
+    const deleted = ok(await s.request('GET', `/v1.0/users/${v.user.id}/mailFolders/deleteditems`, { token: t.app }), 200).id;
+    const moved = await moveMessage(s, t, v.user.id, v.seeded[0].id, deleted);
+    await s.advance('PT15M');
+    const { artifact } = await restore(v.point);
+    assert.equal(artifact.restoredItemCount, 1);
+    const back = ok(await s.request('GET', `/v1.0/users/${v.user.id}/messages/${v.seeded[0].id}`, { token: t.app }), 200);
+    assert.equal(back.parentFolderId, v.inbox);
+    if (moved !== v.seeded[0].id) ok(await s.request('GET', `/v1.0/users/${v.user.id}/messages/${moved}`, { token: t.app }), 200);
+  });
+
+  test('restored mail shows up in a delta query of its folder', async () => {
+    const v = await victim(6);
+    let r = ok(await s.request('GET', `/v1.0/users/${v.user.id}/mailFolders/${v.inbox}/messages/delta`, { token: t.app }), 200);
+    while (r['@odata.nextLink']) r = ok(await s.request('GET', r['@odata.nextLink'], { token: t.app }), 200);
+    const deltaLink = r['@odata.deltaLink'];
+    assert.ok(deltaLink);
+    await s.app.core.store.write((trx) => (s.app.core.services.mail as MailService).deleteMessages(trx, t.id, v.user.id, v.seeded.slice(0, 4).map((m) => m.id)));
+    await s.advance('PT15M');
+    await restore(v.point);
+    const changes = ok(await s.request('GET', deltaLink, { token: t.app }), 200).value;
+    const ids = new Set(changes.filter((c: any) => !c['@removed']).map((c: any) => c.id));
+    for (const m of v.seeded.slice(0, 4)) assert.ok(ids.has(m.id), `delta lists restored ${m.id}`);
+  });
+
+  test('items whose content is lost are counted and reported, and the others restored; nothing restorable fails the artifact', async () => {
+    const v = await victim(10);
+    const mail = s.app.core.services.mail as MailService;
+    await s.app.core.store.write((trx) => mail.deleteMessages(trx, t.id, v.user.id, v.seeded.map((m) => m.id)));
+    await s.advance('PT15M');
+    // Simulated storage loss: the content of three messages disappears from the blob store.
+    const lost = v.seeded.slice(0, 3);
+    await s.app.core.store.write((trx) => trx.deleteFrom('blobs').where('sha256', 'in', lost.map((m) => sha256Hex(m.mime))).execute());
+    const { session, artifact } = await restore(v.point);
+    assert.equal(session.status, 'completed');
+    assert.equal(artifact.status, 'succeeded');
+    assert.equal(artifact.restoredItemCount, 7);
+    assert.equal(artifact.error.code, 'UnknownError');
+    assert.equal(artifact.error.message, '3 of 10 items could not be restored.');
+    assert.deepEqual(
+      artifact.error.details.map((d: any) => [d.code, d.target]).sort(),
+      lost.map((m) => ['ItemNotRestored', m.id]).sort(),
+    );
+    assert.equal(artifact.error.details[0].message, 'The content of the item is no longer stored.');
+
+    await s.app.core.store.write((trx) => trx.deleteFrom('blobs').where('sha256', 'in', v.seeded.map((m) => sha256Hex(m.mime))).execute());
+    await s.app.core.store.write((trx) => mail.deleteMessages(trx, t.id, v.user.id, v.seeded.map((m) => m.id)));
+    await s.advance('PT15M');
+    const again = await restore(v.point);
+    assert.equal(again.session.status, 'failed');
+    assert.deepEqual(again.session.restoreSessionArtifactCount, { total: 1, completed: 0, inProgress: 0, failed: 1 });
+    assert.equal(again.artifact.status, 'failed');
+    assert.equal(again.artifact.restoredItemCount, 0);
+    assert.equal(again.artifact.error.message, '10 of 10 items could not be restored.');
+  });
+
+  test('a mailbox deleted before the restore ran fails its artifact with ArtifactNotFound; the other artifact still runs', async () => {
+    const a = await victim(2);
+    const b = await victim(2);
+    const id = await createSession(s, t, { mailboxRestoreArtifacts: [{ restorePoint: { id: a.point }, destinationType: 'inPlace' }, { restorePoint: { id: b.point }, destinationType: 'inPlace' }] });
+    ok(await s.request('DELETE', `/v1.0/users/${a.user.id}`, { token: t.app }), 204);
+    await activate(s, t, id);
+    const session = await waitForSession(s, t, id);
+    assert.equal(session.status, 'completedWithError');
+    assert.deepEqual(session.restoreSessionArtifactCount, { total: 2, completed: 1, inProgress: 0, failed: 1 });
+    const list = await artifacts(s, t, id);
+    const failed = list.find((x) => x.restorePoint.id === a.point);
+    assert.equal(failed.status, 'failed');
+    assert.deepEqual(failed.error, { code: 'ArtifactNotFound', message: `The mailbox '${a.user.id}' no longer exists.`, target: null, details: [], innerError: null });
+    assert.ok(failed.completionDateTime);
+    assert.equal(list.find((x) => x.restorePoint.id === b.point).status, 'succeeded');
+  });
+
+  test('a restore point that expired before the restore ran fails with InvalidRestoreTime', async () => {
+    const v = await victim(2);
+    const id = await createSession(s, t, { mailboxRestoreArtifacts: [{ restorePoint: { id: v.point }, destinationType: 'inPlace' }] });
+    await s.advance('P366D');
+    await activate(s, t, id);
+    const session = await waitForSession(s, t, id);
+    assert.equal(session.status, 'failed');
+    const [a] = await artifacts(s, t, id);
+    assert.equal(a.status, 'failed');
+    assert.equal(a.error.code, 'InvalidRestoreTime');
+    assert.equal(a.startDateTime, null);
+  });
+});
+
+describe('realistic timing', () => {
+  let s: TestServer;
+  let t: Tenant;
+  let user: { id: string };
+  let point: string;
+  before(async () => {
+    s = await startServer({ timing: 'realistic' });
+    t = await newTenant(s);
+    user = await createUser(s, t, 'Paced');
+    const inbox = ok(await s.request('GET', `/v1.0/users/${user.id}/mailFolders/inbox`, { token: t.app }), 200).id;
+    const seeded = await seedMessages(s.app.core, t.id, user.id, [inbox], 600);
+    const unitId = (await protectSlowly(s, t, [user.id])).get(user.id)!;
+    point = await pointAt(s, t, unitId, await clock(s));
+    await s.advance('PT15M');
+    await s.app.core.store.write((trx) => (s.app.core.services.mail as MailService).deleteMessages(trx, t.id, user.id, seeded.map((m) => m.id)));
+    await s.advance('PT15M');
+  });
+  after(() => s?.close());
+
+  test('a restore goes at 250 items a minute of emulated time; a second session for the same mailbox fails with DuplicateArtifactRestoreRequest', async () => {
+    const first = await createSession(s, t, { mailboxRestoreArtifacts: [{ restorePoint: { id: point }, destinationType: 'inPlace' }] });
+    const second = await createSession(s, t, { mailboxRestoreArtifacts: [{ restorePoint: { id: point }, destinationType: 'new' }] });
+    await activate(s, t, first);
+    let session = await getSession(s, t, first);
+    for (const until = Date.now() + 10_000; session.status === 'activating' && Date.now() < until; session = await getSession(s, t, first)) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(session.status, 'active');
+    assert.deepEqual(session.restoreSessionArtifactCount, { total: 1, completed: 0, inProgress: 1, failed: 0 });
+    let [a] = await artifacts(s, t, first);
+    assert.equal(a.status, 'inProgress');
+    assert.ok(a.startDateTime);
+    assert.ok(a.restoredItemCount < 10, `barely started: ${a.restoredItemCount}`);
+
+    await activate(s, t, second);
+    const other = await waitForSession(s, t, second);
+    assert.equal(other.status, 'failed');
+    const [dup] = await artifacts(s, t, second);
+    assert.equal(dup.error.code, 'DuplicateArtifactRestoreRequest');
+
+    await s.advance('PT1M');
+    [a] = await artifacts(s, t, first);
+    assert.ok(a.restoredItemCount >= 250 && a.restoredItemCount <= 260, `one minute: ${a.restoredItemCount}`);
+    await s.advance('PT1M');
+    [a] = await artifacts(s, t, first);
+    assert.ok(a.restoredItemCount >= 500 && a.restoredItemCount <= 510, `two minutes: ${a.restoredItemCount}`);
+    assert.equal((await getSession(s, t, first)).status, 'active');
+    await s.advance('PT1M');
+    session = await waitForSession(s, t, first);
+    assert.equal(session.status, 'completed');
+    [a] = await artifacts(s, t, first);
+    assert.equal(a.restoredItemCount, 600);
+    const took = new Date(a.completionDateTime).getTime() - new Date(a.startDateTime).getTime();
+    // 600 items at 250 a minute need 2.4 minutes; the worker noticed at the clock move after that.
+    assert.ok(took >= 144_000 && took <= 185_000, `600 items at 250 a minute take about 2.4 minutes, not ${took} ms`);
+  });
+});
+
+
