@@ -30,22 +30,17 @@ export function newVersion(v: Omit<NewVersion, 'json'>): NewVersion {
   return { ...v, json: v.op === 'upsert' && v.props ? JSON.stringify(v.props) : null, mimeSha256: v.op === 'upsert' ? v.mimeSha256 : null };
 }
 
-/** Appends versions and indexes the message upserts among them (on the write path: plain SQL, one statement each). */
+/**
+ * Appends versions (on the write path: plain SQL, one statement per 500). The keyword index follows
+ * behind the capture (indexer.ts), so a protected write costs one more row, not an index update.
+ */
 export async function appendVersions(ctx: VaultContext, trx: Trx, rows: NewVersion[]): Promise<void> {
   for (let i = 0; i < rows.length; i += 500) {
     const part = rows.slice(i, i + 500);
     const values = part.map((v) => sql`(${v.tenantId}, ${v.mailboxId}, ${v.itemKind}, ${v.itemId}, ${v.op}, ${v.at}, ${v.folderId}, ${v.json}, ${v.mimeSha256})`);
-    const inserted = await sql<{ seq: number }>`insert into vault_versions (tenant_id, mailbox_id, item_kind, item_id, op, at, folder_id, props, mime_sha256)
-      values ${sql.join(values)} returning seq`.execute(trx);
-    // One statement assigns ascending seqs in row order.
-    const seqs = inserted.rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
-    const indexed = [];
-    for (let k = 0; k < part.length; k++) {
-      const v = part[k];
-      if (v.itemKind === 'message' && v.op === 'upsert' && v.props) indexed.push({ seq: seqs[k], tenantId: v.tenantId, mailboxId: v.mailboxId, props: v.props });
-    }
-    if (indexed.length > 0) await ctx.index.add(trx, indexed);
+    await sql`insert into vault_versions (tenant_id, mailbox_id, item_kind, item_id, op, at, folder_id, props, mime_sha256) values ${sql.join(values)}`.execute(trx);
   }
+  if (rows.length > 0) ctx.unindexed = true;
 }
 
 export async function onMailChanged(ctx: VaultContext, trx: Trx, events: MailChange[]): Promise<void> {

@@ -13,6 +13,10 @@ export interface VaultContext {
   everProtected: Set<string>;
   /** Mailboxes that may have captured changes no restore point covers yet (the truth is vault_versions). */
   dirty: Set<string>;
+  /** Versions may have been appended that the keyword index has not seen yet. */
+  unindexed: boolean;
+  /** The indexer run in progress, if any. */
+  indexing?: Promise<number>;
   /** The latest garbage collection, for GET /_mailvault/vault/gc. */
   lastGc: GcReport | undefined;
 }

@@ -14,6 +14,7 @@ import { evaluate } from './query/evaluate.js';
 import { toFtsMatch } from './query/fts.js';
 import { usesDumpsterTime, type Comparison, type QueryNode } from './query/parser.js';
 import { latestPage, messageVersionsAt, STATE_BATCH } from './state.js';
+import { catchUpIndex } from './indexer.js';
 
 interface Version {
   item_id: string;
@@ -35,6 +36,7 @@ export async function granularHits(ctx: VaultContext, tenantId: string, mailboxI
 
   const match = ctx.index.available ? toFtsMatch(node) : null;
   if (match) {
+    await catchUpIndex(ctx);
     let after = 0;
     for (;;) {
       const page = await sql<{ rowid: number }>`${ctx.index.matchSql(tenantId, mailboxId, match)} and rowid > ${after} order by rowid limit ${STATE_BATCH}`.execute(db);

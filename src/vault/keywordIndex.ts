@@ -21,6 +21,9 @@ export interface KeywordIndex {
   /** False when searches must scan. */
   readonly available: boolean;
   add(trx: Kysely<DB>, versions: IndexedVersion[]): Promise<void>;
+  /** Seq up to which every version has been looked at (kept in server_state). */
+  watermark(trx: Kysely<DB>): Promise<number>;
+  setWatermark(trx: Kysely<DB>, seq: number): Promise<void>;
   remove(trx: Kysely<DB>, seqs: number[]): Promise<void>;
   /** The seqs of versions of the mailbox whose indexed text matches `match` (an FTS5 expression). */
   matchSql(tenantId: string, mailboxId: string, match: string): ReturnType<typeof sql>;
@@ -32,8 +35,22 @@ export function scopeToken(tenantId: string, mailboxId: string): string {
 
 const joinAddresses = (list: Array<{ name: string; address: string }>) => list.map((a) => `${a.name} ${a.address}`).join(' ; ');
 
+const WATERMARK_KEY = 'vault.keywordIndex.seq';
+
+async function readWatermark(trx: Kysely<DB>): Promise<number> {
+  const row = await trx.selectFrom('server_state').select('value').where('key', '=', WATERMARK_KEY).executeTakeFirst();
+  return row ? Number(row.value) : 0;
+}
+
+async function writeWatermark(trx: Kysely<DB>, seq: number): Promise<void> {
+  const value = String(seq);
+  await trx.insertInto('server_state').values({ key: WATERMARK_KEY, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
+}
+
 class Fts5Index implements KeywordIndex {
   readonly available = true;
+  watermark = readWatermark;
+  setWatermark = writeWatermark;
   async add(trx: Kysely<DB>, versions: IndexedVersion[]): Promise<void> {
     for (let i = 0; i < versions.length; i += 200) {
       const rows = versions.slice(i, i + 200).map((v) => {
@@ -55,6 +72,10 @@ class Fts5Index implements KeywordIndex {
 
 class NoIndex implements KeywordIndex {
   readonly available = false;
+  async watermark(): Promise<number> {
+    return Number.MAX_SAFE_INTEGER;
+  }
+  async setWatermark(): Promise<void> {}
   async add(): Promise<void> {}
   async remove(): Promise<void> {}
   matchSql(): never {

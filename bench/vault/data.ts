@@ -1,0 +1,136 @@
+/** Synthetic mail for the vault benchmark: deterministic (seeded), shaped like the mail area's snapshots. */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { MailService } from '../../src/mail/service.js';
+import type { MessageRecord, MessageSnapshot } from '../../src/mail/model.js';
+import { newItemId } from '../../src/mail/ids.js';
+
+export function prng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)],
+  };
+}
+export type Rng = ReturnType<typeof prng>;
+
+const WORDS = ['quarterly', 'report', 'budget', 'invoice', 'meeting', 'launch', 'plan', 'review', 'contract', 'offsite', 'forecast', 'security', 'training', 'roadmap', 'design', 'pricing', 'update', 'status', 'customer', 'feedback', 'hiring', 'travel', 'expenses', 'partner', 'webinar', 'inventory', 'renewal', 'draft', 'final', 'notes'];
+
+export function subjectFor(r: Rng): string {
+  const n = 2 + r.int(4);
+  return Array.from({ length: n }, () => r.pick(WORDS)).join(' ').replace(/^./, (c) => c.toUpperCase());
+}
+
+export const address = (n: number) => `person${n}@example${n % 17}.test`;
+const recipient = (n: number) => ({ emailAddress: { name: `Person ${n}`, address: address(n) } });
+
+/** A complete message snapshot (what MailChange.props carries for a message). */
+export function snapshot(r: Rng, now: string, o: { senders: number; subject?: string; attachmentRate?: number }): MessageSnapshot {
+  const from = recipient(r.int(o.senders));
+  return {
+    subject: o.subject ?? subjectFor(r),
+    bodyPreview: `Hello, this is about ${subjectFor(r).toLowerCase()} and a few other things worth reading.`,
+    bodyContentType: 'text',
+    from,
+    sender: from,
+    toRecipients: Array.from({ length: 1 + r.int(3) }, () => recipient(r.int(o.senders))),
+    ccRecipients: r.next() < 0.3 ? [recipient(r.int(o.senders))] : [],
+    bccRecipients: [],
+    replyTo: [],
+    receivedDateTime: now,
+    sentDateTime: now,
+    createdDateTime: now,
+    importance: 'normal',
+    isRead: false,
+    isDraft: false,
+    isReadReceiptRequested: false,
+    isDeliveryReceiptRequested: false,
+    inferenceClassification: 'focused',
+    flag: { flagStatus: 'notFlagged' },
+    categories: [],
+    internetMessageId: `<${crypto.randomUUID()}@example.test>`,
+    conversationId: `conv-${r.int(1e9)}`,
+    hasAttachments: r.next() < (o.attachmentRate ?? 0.2),
+  };
+}
+
+/** MIME-like content of about `size` bytes (printable, incompressible enough). */
+export function content(r: Rng, size: number): Buffer {
+  const lines: string[] = ['From: someone@example.test', 'Subject: synthetic', 'Content-Type: text/plain', ''];
+  let n = 80;
+  while (n < size) {
+    const line = Array.from({ length: 12 }, () => r.pick(WORDS) + r.int(1000)).join(' ');
+    lines.push(line);
+    n += line.length + 2;
+  }
+  return Buffer.from(lines.join('\r\n'));
+}
+
+export interface BenchApp {
+  app: App;
+  mail: MailService;
+  tenantId: string;
+  close(): Promise<void>;
+}
+
+/** A server on a fresh data directory (or in memory), not listening unless asked. */
+export async function benchApp(o: { memory?: boolean } = {}): Promise<BenchApp> {
+  const dir = o.memory ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-bench-vault-'));
+  const config = loadConfig({ port: '0', logLevel: 'silent', ...(dir ? { data: dir } : { memory: true }) }, {});
+  const app = await createApp(config);
+  return {
+    app,
+    mail: app.core.services.mail as MailService,
+    tenantId: app.core.defaultTenantId,
+    async close() {
+      await app.close();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Users (with their mailboxes) in batches; returns their ids and inbox ids. */
+export async function makeUsers(b: BenchApp, count: number, prefix: string): Promise<Array<{ id: string; inbox: string }>> {
+  const out: Array<{ id: string; inbox: string }> = [];
+  for (let i = 0; i < count; i += 100) {
+    const made = await b.app.core.store.write(async (trx) => {
+      const list = [];
+      for (let k = i; k < Math.min(count, i + 100); k++) {
+        const u = await b.mail.createUser(trx, b.tenantId, { userPrincipalName: `${prefix}${k}@bench.test`, displayName: `${prefix} ${k}` });
+        list.push(u.id);
+      }
+      return list;
+    });
+    for (const id of made) out.push({ id, inbox: (await b.mail.wellKnownFolderId(b.tenantId, id, 'inbox'))! });
+  }
+  return out;
+}
+
+/** Protects mailboxes the way the protection area announces it: a protectionChanged event per unit. */
+export async function protect(b: BenchApp, mailboxIds: string[]): Promise<void> {
+  for (let i = 0; i < mailboxIds.length; i += 200) {
+    const at = b.app.core.clock.now().toISOString();
+    await b.app.core.store.write((trx) =>
+      b.app.core.events.protectionChanged.emit(
+        trx,
+        mailboxIds.slice(i, i + 200).map((mailboxId) => ({ tenantId: b.tenantId, unitId: `unit-${mailboxId}`, mailboxId, protected: true, at })),
+      ),
+    );
+  }
+}
+
+export function newMessage(folderId: string, props: MessageSnapshot, mimeSha256: string): MessageRecord {
+  return { id: newItemId('message'), folderId, props, mimeSha256 };
+}
