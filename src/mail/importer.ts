@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Core } from '../core.js';
 import { mailService } from './service.js';
-import { MimeError, summarizeMime } from './mime.js';
+import { SummaryPool, type SummaryResult } from './summaryPool.js';
+import type { ImportItem } from './service.js';
 import { mboxEntry, readMbox } from './mbox.js';
 import { WELL_KNOWN_DISPLAY_NAMES, WELL_KNOWN_FOLDERS, type WellKnownFolder } from './model.js';
 
@@ -79,42 +80,48 @@ export async function importMessages(core: Core, source: AsyncIterable<SourceMes
   const mailboxId = await mailboxOf(core, o.tenantId, o.user);
   const folder = await folderFor(core, o.tenantId, mailboxId, o.folder ?? 'inbox', true);
   const batchSize = o.batchSize ?? 500;
+  const pool = new SummaryPool();
   let batch: SourceMessage[] = [];
   let batchBytes = 0;
   let imported = 0;
   let skipped = 0;
+  // one batch is parsed on the workers while the previous one is written here
+  let parsing: { batch: SourceMessage[]; summaries: Promise<SummaryResult[]> } | null = null;
 
-  const flush = async () => {
+  const write = async (p: NonNullable<typeof parsing>) => {
+    const summaries = await p.summaries;
+    const good: ImportItem[] = [];
+    p.batch.forEach((m, i) => {
+      const s = summaries[i];
+      if ('error' in s) {
+        skipped++;
+        o.onSkip?.(m.label, s.error);
+      } else good.push({ mime: m.data, summary: s });
+    });
+    if (good.length > 0) await core.store.write((trx) => svc.importMime(trx, o.tenantId, mailboxId, folder.id, good));
+    imported += good.length;
+    o.onProgress?.(p.batch[p.batch.length - 1].progress, imported);
+  };
+  const cut = async () => {
     if (batch.length === 0) return;
-    const current = batch;
+    const next = { batch, summaries: pool.summarize(batch.map((m) => m.data)) };
     batch = [];
     batchBytes = 0;
-    const parsed = await Promise.all(
-      current.map(async (m) => {
-        try {
-          return { m, summary: await summarizeMime(m.data) };
-        } catch (e) {
-          if (!(e instanceof MimeError)) throw e;
-          skipped++;
-          o.onSkip?.(m.label, e.message);
-          return null;
-        }
-      }),
-    );
-    const good = parsed.filter((p): p is NonNullable<typeof p> => p !== null);
-    if (good.length > 0) {
-      await core.store.write((trx) => svc.importMime(trx, o.tenantId, mailboxId, folder.id, good.map((g) => ({ mime: g.m.data, summary: g.summary }))));
-    }
-    imported += good.length;
-    o.onProgress?.(current[current.length - 1].progress, imported);
+    if (parsing) await write(parsing);
+    parsing = next;
   };
 
-  for await (const m of source) {
-    batch.push(m);
-    batchBytes += m.data.length;
-    if (batch.length >= batchSize || batchBytes >= 16 << 20) await flush();
+  try {
+    for await (const m of source) {
+      batch.push(m);
+      batchBytes += m.data.length;
+      if (batch.length >= batchSize || batchBytes >= 16 << 20) await cut();
+    }
+    await cut();
+    if (parsing) await write(parsing);
+  } finally {
+    await pool.close();
   }
-  await flush();
   return { imported, skipped, folderId: folder.id, folderName: folder.displayName, seconds: (performance.now() - started) / 1000 };
 }
 

@@ -158,12 +158,13 @@ async function nextSeq(trx: Trx, tenantId: string, mailboxId: string): Promise<n
  * new changeKey and lastModifiedDateTime; everything else (dates, internetMessageId, content) is
  * taken from the snapshot. Returns the records as stored.
  */
-export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mailboxId: string, items: MessageRecord[]): Promise<MessageRecord[]> {
+export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mailboxId: string, items: MessageRecord[], o: { fresh?: boolean } = {}): Promise<MessageRecord[]> {
   if (items.length === 0) return [];
   const now = core.clock.now().toISOString();
   const seq = await nextSeq(trx, tenantId, mailboxId);
   const before = new Map<string, string>();
-  for (const part of chunks(items.map((i) => i.id), 900)) {
+  // ids made just now (import) cannot exist yet: no need to look for the rows they replace
+  for (const part of o.fresh ? [] : chunks(items.map((i) => i.id), 900)) {
     const rows = await trx
       .selectFrom('messages')
       .select(['id', 'folder_id'])
@@ -201,6 +202,10 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
     });
   });
   for (const part of chunks(rows)) {
+    if (o.fresh) {
+      await trx.insertInto('messages').values(part).execute();
+      continue;
+    }
     await trx
       .insertInto('messages')
       .values(part)

@@ -45,7 +45,11 @@ interface LeafInfo {
   collect: boolean;
   chunks: Buffer[];
   decoder: NodeJS.ReadWriteStream | null;
+  written: number;
 }
+
+/** Encoded body bytes read for the preview (255 characters, after whitespace and markup are dropped). */
+const PREVIEW_SOURCE_BYTES = 8192;
 
 const MAX_HEAD = 256 * 1024;
 
@@ -72,7 +76,7 @@ export function summarizeMime(mime: Buffer): Promise<MimeSummary> {
           hasAttachments = true;
           return;
         }
-        const leaf: LeafInfo = { contentType, disposition: d.disposition, filename: d.filename, charset: d.charset, collect: false, chunks: [], decoder: null };
+        const leaf: LeafInfo = { contentType, disposition: d.disposition, filename: d.filename, charset: d.charset, collect: false, chunks: [], decoder: null, written: 0 };
         if (contentType === 'text/plain' && !textLeaf) textLeaf = leaf;
         else if (contentType === 'text/html' && !htmlLeaf) htmlLeaf = leaf;
         else return;
@@ -82,7 +86,9 @@ export function summarizeMime(mime: Buffer): Promise<MimeSummary> {
           leaf.decoder!.on('data', (c: Buffer) => leaf.chunks.push(c));
         }
         current = leaf;
-      } else if (d.type === 'body' && current?.decoder && d.value.length > 0) {
+      } else if (d.type === 'body' && current?.decoder && d.value.length > 0 && current.written < PREVIEW_SOURCE_BYTES) {
+        // the preview needs only the beginning of the body
+        current.written += d.value.length;
         current.decoder.write(d.value);
       }
     });
@@ -189,7 +195,7 @@ export function htmlToText(html: string): string {
 
 /** Graph's bodyPreview: the first 255 characters of the text, whitespace collapsed. */
 export function previewOf(text: string): string {
-  return text.replace(/\s+/g, ' ').trim().slice(0, 255);
+  return text.slice(0, 4096).replace(/\s+/g, ' ').trim().slice(0, 255);
 }
 
 function isoDate(text: string): string | null {

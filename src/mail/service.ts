@@ -126,6 +126,7 @@ export function createMailService(core: Core): MailService {
     async importMime(trx, tenantId, mailboxId, folderId, list) {
       const now = core.clock.now().toISOString();
       const hashes = await items.putBlobs(trx, now, list.map((i) => i.mime));
+      const fresh = list.every((item) => item.id === undefined);
       return items.upsertMessages(
         core,
         trx,
@@ -140,6 +141,7 @@ export function createMailService(core: Core): MailService {
             props: snapshotFromSummary(item.summary, { id, now, isDraft: item.isDraft ?? false, isRead: item.isRead ?? false }),
           };
         }),
+        { fresh },
       );
     },
   };
