@@ -33,8 +33,14 @@ export function subjectFor(r: Rng): string {
   return Array.from({ length: n }, () => r.pick(WORDS)).join(' ').replace(/^./, (c) => c.toUpperCase());
 }
 
-export const address = (n: number) => `person${n}@example${n % 17}.test`;
-const recipient = (n: number) => ({ emailAddress: { name: `Person ${n}`, address: address(n) } });
+const FIRST = ['anna', 'ben', 'carla', 'david', 'elena', 'felix', 'grace', 'hugo', 'irene', 'jonas', 'kara', 'liam', 'maya', 'noah', 'olga', 'paul', 'quinn', 'rosa', 'sam', 'tara', 'umar', 'vera', 'will', 'xenia', 'yusuf', 'zoe', 'adam', 'bea', 'chris', 'dora', 'emil', 'fay', 'gus', 'hana', 'ivan', 'jade', 'karl', 'lena', 'milo', 'nina'];
+const LAST = ['smith', 'jones', 'garcia', 'miller', 'davis', 'lopez', 'wilson', 'anderson', 'thomas', 'taylor', 'moore', 'jackson', 'martin', 'lee', 'perez', 'white', 'harris', 'clark', 'lewis', 'young', 'walker', 'hall', 'allen', 'king', 'wright', 'scott', 'green', 'baker', 'adams', 'nelson', 'hill', 'campbell', 'mitchell', 'roberts', 'carter', 'phillips', 'evans', 'turner', 'torres', 'parker', 'collins', 'edwards', 'stewart', 'morris', 'murphy', 'cook', 'rogers', 'morgan', 'cooper', 'reed'];
+const DOMAINS = ['contoso', 'fabrikam', 'northwind', 'adatum', 'litware', 'tailspin', 'woodgrove', 'proseware', 'wingtip', 'lucerne'];
+const cap = (w: string) => w[0].toUpperCase() + w.slice(1);
+/** Person n of the pool (n < 2,000): first.last@company.test */
+export const person = (n: number) => ({ first: FIRST[n % 40], last: LAST[Math.floor(n / 40) % 50], address: `${FIRST[n % 40]}.${LAST[Math.floor(n / 40) % 50]}@${DOMAINS[n % 10]}.test` });
+export const address = (n: number) => person(n).address;
+const recipient = (n: number) => ({ emailAddress: { name: `${cap(person(n).first)} ${cap(person(n).last)}`, address: address(n) } });
 
 /** A complete message snapshot (what MailChange.props carries for a message). */
 export function snapshot(r: Rng, now: string, o: { senders: number; subject?: string; attachmentRate?: number }): MessageSnapshot {

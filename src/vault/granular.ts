@@ -43,10 +43,11 @@ export async function granularHits(ctx: VaultContext, tenantId: string, mailboxI
       if (page.rows.length === 0) break;
       const seqs = page.rows.map((r) => Number(r.rowid));
       after = seqs[seqs.length - 1];
+      // Unary + keeps SQLite on the rowid lookups (this branch is SQLite's); a mailbox-wide index scan costs 100x.
       const current = await sql<Version>`
         select v.item_id, v.props from vault_versions v
-        where v.seq in (${sql.join(seqs)}) and v.tenant_id = ${tenantId} and v.mailbox_id = ${mailboxId}
-          and v.item_kind = 'message' and v.op = 'upsert' and v.at <= ${at}
+        where v.seq in (${sql.join(seqs)}) and +v.tenant_id = ${tenantId} and +v.mailbox_id = ${mailboxId}
+          and v.item_kind = 'message' and v.op = 'upsert' and +v.at <= ${at}
           and not exists (select 1 from vault_versions w
             where w.tenant_id = ${tenantId} and w.mailbox_id = ${mailboxId} and w.item_id = v.item_id and w.at <= ${at} and w.seq > v.seq)`.execute(db);
       await judge(current.rows);
