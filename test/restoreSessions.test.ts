@@ -16,7 +16,7 @@ const SESSIONS = `${BASE}/exchangeRestoreSessions`;
 const RP1 = '1f1fccc3-a642-4f61-bf49-f37b9a888279';
 const RP2 = '1f1fccc3-a642-4f61-bf49-f37b9a888280';
 const SEARCH = 'M2UyZDAwMDAwMDMxMzkzYTMyNj';
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 const SEED1 = {

@@ -13,7 +13,7 @@ const SESSIONS = `${BASE}/exchangeRestoreSessions`;
 const RP1 = '1f1fccc3-a642-4f61-bf49-f37b9a888279';
 const RP2 = '1f1fccc3-a642-4f61-bf49-f37b9a888280';
 const APP = { application: { id: DEFAULT_APP_ID, displayName: DEFAULT_APP_NAME } };
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 let s: TestServer;
 /** The demo mailboxes behind the seed restore points: their owners' addresses and ids. */

@@ -3,7 +3,6 @@
  * §8.5-§8.6. Every change is one durable store write; a session's status and counters are derived
  * from its artifacts only in `refreshSession`.
  */
-import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { Core } from '../../core.js';
 import type { Trx } from '../../store/store.js';
@@ -25,6 +24,8 @@ import type { ArtifactInput, ArtifactKind, BulkRequestInput, CreateInput, PatchI
 import { identitySetOf, type ArtifactRow, type BulkRequestRow, type SessionRow } from './wire.js';
 import { mailOf, serviceStatusOf, vaultOf, type RestorePoint } from './ports.js';
 import { toPoint } from '../../vault/restorePoints.js';
+import { PreparedQueries } from './prepared.js';
+import { newId } from './ids.js';
 
 /** The job kind the restore engine claims; one per artifact of an activated session. */
 export const RESTORE_ARTIFACT_JOB = 'restore-artifact';
@@ -53,7 +54,11 @@ export function sessionIdOf(raw: string): string {
 }
 
 export class RestoreSessionsService {
-  constructor(private readonly core: Core) {}
+  private readonly prepared: PreparedQueries;
+
+  constructor(private readonly core: Core) {
+    this.prepared = new PreparedQueries(core.store.db);
+  }
 
   private now(): string {
     return this.core.clock.now().toISOString();
@@ -70,12 +75,7 @@ export class RestoreSessionsService {
 
   async getSession(tenantId: string, rawId: string): Promise<SessionRow> {
     const id = sessionIdOf(rawId);
-    const row = await this.core.store.db
-      .selectFrom('restore_sessions')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await this.prepared.sessionByIdIn(this.core.store.db, tenantId, id);
     if (!row) throw errors.restoreSessionNotFound(`The restore session '${id}' was not found.`);
     return row;
   }
@@ -103,7 +103,7 @@ export class RestoreSessionsService {
     const resolved = await this.resolveArtifacts(caller.tenantId, input.artifacts, []);
     const now = this.now();
     const who = JSON.stringify(identitySetOf(caller.principal));
-    const id = crypto.randomUUID();
+    const id = newId(new Date(now));
     const derived = deriveSession('draft', tally(resolved.map(() => 'added')));
     const session: SessionRow = {
       tenant_id: caller.tenantId,
@@ -125,8 +125,8 @@ export class RestoreSessionsService {
     };
     const artifacts = resolved.map((a, i) => artifactRow(caller.tenantId, id, i, a, now));
     await this.core.store.write(async (trx) => {
-      await trx.insertInto('restore_sessions').values(session).execute();
-      if (artifacts.length > 0) await trx.insertInto('restore_artifacts').values(artifacts).execute();
+      await this.prepared.insertSession(trx, session);
+      await this.prepared.insertArtifacts(trx, artifacts);
     });
     return session;
   }
@@ -449,7 +449,7 @@ export class RestoreSessionsService {
     const who = JSON.stringify(identitySetOf(caller.principal));
     const row: BulkRequestRow = {
       tenant_id: caller.tenantId,
-      id: crypto.randomUUID(),
+      id: newId(new Date(now)),
       session_id: current.id,
       display_name: input.displayName,
       destination_type: input.destinationType,
@@ -568,7 +568,7 @@ export function jobTypeOf(kinds: Iterable<string>, bulk: boolean): string {
 function artifactRow(tenantId: string, sessionId: string, ordinal: number, a: ArtifactInput & { mailboxId: string }, now: string): ArtifactRow {
   return {
     tenant_id: tenantId,
-    id: crypto.randomUUID(),
+    id: newId(new Date(now)),
     session_id: sessionId,
     kind: a.kind,
     ordinal,

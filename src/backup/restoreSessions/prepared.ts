@@ -1,0 +1,54 @@
+/**
+ * The hot queries of restore sessions (create, read by id), compiled by Kysely once per store and
+ * then run with fresh parameters: building and compiling a query costs more than SQLite running it.
+ */
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { DB } from '../../store/schema.js';
+import type { ArtifactRow, SessionRow } from './wire.js';
+
+type Executor = Pick<Kysely<DB>, 'executeQuery'>;
+
+const SESSION_COLUMNS = [
+  'tenant_id', 'id', 'kind', 'status', 'restore_job_type', 'error', 'created_by', 'created_at', 'last_modified_by',
+  'last_modified_at', 'completed_at', 'activated_at', 'artifact_total', 'artifact_completed', 'artifact_in_progress', 'artifact_failed',
+] as const satisfies ReadonlyArray<keyof SessionRow>;
+
+const ARTIFACT_COLUMNS = [
+  'tenant_id', 'id', 'session_id', 'kind', 'ordinal', 'restore_point_id', 'mailbox_id', 'destination_type',
+  'search_response_id', 'status', 'start_at', 'completion_at', 'error', 'restored_folder_id', 'restored_folder_name',
+  'restored_item_count', 'created_at',
+] as const satisfies ReadonlyArray<keyof ArtifactRow>;
+
+/** A row whose every column holds a placeholder, for compiling an insert once. */
+const placeholders = <C extends string>(columns: readonly C[]) => Object.fromEntries(columns.map((c) => [c, null])) as Record<C, null>;
+
+export class PreparedQueries {
+  private readonly sessionById: string;
+  private readonly insertSessionSql: string;
+  private readonly insertArtifactsSql = new Map<number, string>();
+
+  constructor(private readonly db: Kysely<DB>) {
+    this.sessionById = db.selectFrom('restore_sessions').selectAll().where('tenant_id', '=', '').where('id', '=', '').compile().sql;
+    this.insertSessionSql = db.insertInto('restore_sessions').values(placeholders(SESSION_COLUMNS) as never).compile().sql;
+  }
+
+  async sessionByIdIn(ex: Executor, tenantId: string, id: string): Promise<SessionRow | undefined> {
+    const r = await ex.executeQuery<SessionRow>(CompiledQuery.raw(this.sessionById, [tenantId, id]));
+    return r.rows[0];
+  }
+
+  async insertSession(ex: Executor, row: SessionRow): Promise<void> {
+    await ex.executeQuery(CompiledQuery.raw(this.insertSessionSql, SESSION_COLUMNS.map((c) => row[c])));
+  }
+
+  /** Inserts up to 50 artifacts in one statement (one compiled text per row count). */
+  async insertArtifacts(ex: Executor, rows: ArtifactRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    let text = this.insertArtifactsSql.get(rows.length);
+    if (!text) {
+      text = this.db.insertInto('restore_artifacts').values(rows.map(() => placeholders(ARTIFACT_COLUMNS)) as never).compile().sql;
+      this.insertArtifactsSql.set(rows.length, text);
+    }
+    await ex.executeQuery(CompiledQuery.raw(text, rows.flatMap((r) => ARTIFACT_COLUMNS.map((c) => r[c]))));
+  }
+}
