@@ -66,30 +66,34 @@ export async function collectGarbage(ctx: VaultContext, now: Date): Promise<GcRe
     report.expiredSearchResponses = responses.length;
   });
 
-  // Versions no live point needs, mailbox by mailbox.
+  // Versions no live point needs, mailbox by mailbox (those whose horizon moved).
+  const oldestLive = new Map<string, string>();
+  for (const r of await store.db
+    .selectFrom('restore_points')
+    .select((e) => ['tenant_id', 'mailbox_id', e.fn.min('protection_at').as('t')])
+    .where('expires_at', '>', nowIso)
+    .groupBy(['tenant_id', 'mailbox_id'])
+    .execute()) {
+    oldestLive.set(mailboxKey(r.tenant_id, r.mailbox_id), r.t);
+  }
   const mailboxes = await store.db.selectFrom('vault_mailboxes').selectAll().execute();
   for (const m of mailboxes) {
-    const db = store.db;
-    const oldest = await db
-      .selectFrom('restore_points')
-      .select((e) => e.fn.min('protection_at').as('t'))
-      .where('tenant_id', '=', m.tenant_id)
-      .where('mailbox_id', '=', m.mailbox_id)
-      .where('expires_at', '>', nowIso)
-      .executeTakeFirst();
-    const pending = await db
-      .selectFrom('vault_versions')
-      .select('seq')
-      .where('tenant_id', '=', m.tenant_id)
-      .where('mailbox_id', '=', m.mailbox_id)
-      .where('at', '>', m.last_point_at ?? '')
-      .limit(1)
-      .executeTakeFirst();
-    if (!oldest?.t && m.protected === 0 && !pending) {
-      await forgetMailbox(ctx, m.tenant_id, m.mailbox_id, report);
-      continue;
+    const oldest = oldestLive.get(mailboxKey(m.tenant_id, m.mailbox_id));
+    if (!oldest && m.protected === 0) {
+      const pending = await store.db
+        .selectFrom('vault_versions')
+        .select('seq')
+        .where('tenant_id', '=', m.tenant_id)
+        .where('mailbox_id', '=', m.mailbox_id)
+        .where('at', '>', m.last_point_at ?? '')
+        .limit(1)
+        .executeTakeFirst();
+      if (!pending) {
+        await forgetMailbox(ctx, m.tenant_id, m.mailbox_id, report);
+        continue;
+      }
     }
-    const horizon = oldest?.t ?? m.last_point_at;
+    const horizon = oldest ?? m.last_point_at;
     if (!horizon || (m.gc_horizon && horizon <= m.gc_horizon)) continue;
     await reduceTo(ctx, m.tenant_id, m.mailbox_id, m.gc_horizon ?? '', horizon, report);
     await store.write((trx) =>
@@ -104,12 +108,9 @@ export async function collectGarbage(ctx: VaultContext, now: Date): Promise<GcRe
       .selectFrom('blobs as b')
       .select(['b.sha256', 'b.size'])
       .where('b.created_at', '<=', graceCut)
-      .where((eb) =>
-        eb.and([
-          eb.not(eb.exists(eb.selectFrom('messages as m').select('m.id').whereRef('m.mime_sha256', '=', 'b.sha256'))),
-          eb.not(eb.exists(eb.selectFrom('vault_versions as v').select('v.seq').whereRef('v.mime_sha256', '=', 'b.sha256'))),
-        ]),
-      )
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('messages as m').select('m.id').whereRef('m.mime_sha256', '=', 'b.sha256'))))
+      // One pass over the versions (no index on their content hash: it would cost every capture).
+      .where('b.sha256', 'not in', (eb) => eb.selectFrom('vault_versions').select('mime_sha256').where('mime_sha256', 'is not', null).$narrowType<{ mime_sha256: string }>())
       .execute();
     for (let i = 0; i < orphans.length; i += CHUNK) {
       await trx.deleteFrom('blobs').where('sha256', 'in', orphans.slice(i, i + CHUNK).map((o) => o.sha256)).execute();

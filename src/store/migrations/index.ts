@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import type { DialectName } from '../dialect.js';
 import { schema001 } from './001_schema.js';
 import { vault301 } from './301_vault.js';
+import { vault302 } from './302_vault_indexes.js';
 import { userProps101 } from './101_user_props.js';
 import { protectionDue201 } from './201_protection_due.js';
 import { restoreSessionCounts401 } from './401_restore_session_counts.js';
@@ -14,6 +15,7 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '001_schema': schema001(dialect),
     '301_vault': vault301(dialect),
+    '302_vault_indexes': vault302(),
     '201_protection_due': protectionDue201(),
     '301_vault': vault301(dialect),
     '101_user_props': userProps101(),
