@@ -30,12 +30,13 @@ function comparable(p: Record<string, unknown>): Record<string, unknown> {
 export function judge(row: SourceRow): Verdict {
   if (row.op !== 'upsert') return { skip: 'absent' };
   if (row.unchanged === 1) return { skip: 'unchanged' };
-  if (row.props === null || row.folder_id === null || row.mime_sha256 === null) return { bad: 'the captured version is incomplete' };
+  if (row.props === null || row.folder_id === null || row.mime_sha256 === null) return { bad: 'The captured version of the item is incomplete.' };
+  if (row.has_content !== 1) return { bad: 'The content of the item is no longer stored.' };
   let props: MessageSnapshot;
   try {
     props = JSON.parse(row.props) as MessageSnapshot;
   } catch {
-    return { bad: 'the captured version is not readable' };
+    return { bad: 'The captured version of the item is not readable.' };
   }
   const restorable = (change: Change): Verdict => ({ restore: { itemId: row.item_id, change, folderId: row.folder_id!, props, mimeSha256: row.mime_sha256! } });
   if (row.live !== 1) return restorable('deleted');

@@ -3,7 +3,8 @@
  * message's version at the restore point (its latest vault version at or before T) joined with the
  * live message of the same id. The database decides the common case — a live message equal to its
  * version (same folder, same content, same properties) — so unchanged items cost one row and no
- * parsing; only the rest come back with their properties.
+ * parsing; only the rest come back with their properties, and with whether their content is still
+ * in the blob store.
  *
  * These read the vault's `vault_versions` and `search_hits` tables directly (rather than through
  * VaultService.stateAt / searchHitIds) because the restore needs a resumable cursor and must read
@@ -27,6 +28,8 @@ export interface SourceRow {
   live_mime: string | null;
   /** The live message's stored properties; null when absent or unchanged. */
   live_props: string | null;
+  /** 0 when the version's content is no longer in the blob store. */
+  has_content: number;
 }
 
 /** Snapshot properties equal, ignoring what changes on every write (changeKey, lastModifiedDateTime, parentFolderId). */
@@ -40,7 +43,8 @@ async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: stri
   const r = await sql<SourceRow>`
     select d.item_id, d.op, d.folder_id, d.mime_sha256, d.live, d.unchanged, d.live_folder_id, d.live_mime,
       case when d.unchanged = 1 then null else d.vprops end as props,
-      case when d.unchanged = 1 then null else d.lprops end as live_props
+      case when d.unchanged = 1 then null else d.lprops end as live_props,
+      case when d.unchanged = 1 or exists (select 1 from blobs b where b.sha256 = d.mime_sha256) then 1 else 0 end as has_content
     from (
       select v.item_id, v.op, v.folder_id, v.mime_sha256, v.props as vprops,
         case when m.id is null then 0 else 1 end as live,
@@ -52,7 +56,7 @@ async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: stri
       left join messages m on m.tenant_id = ${tenantId} and m.mailbox_id = ${mailboxId} and m.id = v.item_id
     ) d
     order by d.item_id`.execute(trx);
-  return r.rows.map((row) => ({ ...row, live: Number(row.live), unchanged: Number(row.unchanged) }));
+  return r.rows.map((row) => ({ ...row, live: Number(row.live), unchanged: Number(row.unchanged), has_content: Number(row.has_content) }));
 }
 
 /** The next page of the whole mailbox at `at`, after item `after`. */
