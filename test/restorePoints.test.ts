@@ -177,31 +177,35 @@ test('GET restorePoints/{id} returns the point with its unit; unknown, foreign a
   e = expectGraphError(await s.request('GET', `${BR}/restorePoints/${id}?$top=1`, { token: t.app }), 400, 'BadRequest');
 });
 
-test('search: one point per unit with a preference, inclusive windows, units without points listed apart', async () => {
+test('search: one point per unit with a preference, as if every tick had one; inclusive windows; units without points listed apart', async () => {
   const results = (b: any) => b.searchResults.map((x: any) => [x.restorePoint.protectionUnit.id, x.restorePoint.protectionDateTime]);
   const all = [unitA, unitB, unitC];
-  let r = ok(await search({ protectionUnitIds: all, protectionTimePeriod: { startDateTime: '2000-01-01T00:00:00Z' }, restorePointPreference: 'latest' }), 200);
-  assert.equal(r['@odata.context'], `${s.base}/v1.0/$metadata#microsoft.graph.restorePointSearchResponse`);
-  assert.match(r.searchResponseId, /^[A-Za-z0-9_-]{20,}$/);
   const b0 = (await listPoints(s, t.app, unitB))[0].protectionDateTime;
   const c0 = (await listPoints(s, t.app, unitC))[1].protectionDateTime;
-  assert.deepEqual(results(r), [[unitA, P2], [unitB, b0], [unitC, P1]]);
+  let r = ok(await search({ protectionUnitIds: all, protectionTimePeriod: { startDateTime: '2000-01-01T00:00:00Z' }, restorePointPreference: 'oldest' }), 200);
+  assert.equal(r['@odata.context'], `${s.base}/v1.0/$metadata#microsoft.graph.restorePointSearchResponse`);
+  assert.match(r.searchResponseId, /^[A-Za-z0-9_-]{20,}$/);
+  assert.deepEqual(results(r).map((x: string[]) => x[1]), [P0, b0, c0], 'the oldest point is when protection began');
   assert.deepEqual(r.noResultProtectionUnitIds, []);
   assert.equal(r.searchResults[0].artifactHitCount, undefined, 'hit counts only for granular searches');
   assert.equal(r.searchResults[0].restorePoint['@odata.type'], '#microsoft.graph.restorePoint');
 
-  r = ok(await search({ protectionUnitIds: all, protectionTimePeriod: { startDateTime: '2000-01-01T00:00:00Z' }, restorePointPreference: 'oldest' }), 200);
-  assert.deepEqual(results(r).map((x: string[]) => x[1]), [P0, b0, c0]);
-
+  // A tick at which B did not change still is a point of B (its state is B's previous point's); it is recorded when asked for.
   r = ok(await search({ protectionUnitIds: all, protectionTimePeriod: { startDateTime: P1, endDateTime: P1 }, restorePointPreference: 'latest' }), 200);
-  assert.deepEqual(results(r), [[unitA, P1], [unitC, P1]], 'both ends of the window are inclusive');
-  assert.deepEqual(r.noResultProtectionUnitIds, [unitB]);
+  assert.deepEqual(results(r), [[unitA, P1], [unitB, P1], [unitC, P1]], 'both ends of the window are inclusive');
+  assert.deepEqual(r.noResultProtectionUnitIds, []);
+  assert.deepEqual((await listPoints(s, t.app, unitB)).map((p) => p.protectionDateTime), [P1, b0]);
+  const again = ok(await search({ protectionUnitIds: [unitB], protectionTimePeriod: { startDateTime: P1, endDateTime: P1 }, restorePointPreference: 'oldest' }), 200);
+  assert.equal(again.searchResults[0].restorePoint.id, r.searchResults[1].restorePoint.id, 'asking again gives the same point');
+  // The oldest point at or after a time between ticks is the next tick (whose state is the point before it).
+  r = ok(await search({ protectionUnitIds: [unitA], protectionTimePeriod: { startDateTime: iso(Date.parse(P1) - 60_000) }, restorePointPreference: 'oldest' }), 200);
+  assert.deepEqual(results(r), [[unitA, P1]]);
 
-  r = ok(await search({ protectionUnitIds: all, protectionTimePeriod: { startDateTime: '2000-01-01T00:00:00Z', endDateTime: '2001-01-01T00:00:00Z' } }), 200);
+  r = ok(await search({ protectionUnitIds: all, protectionTimePeriod: { startDateTime: '2000-01-01T00:00:00Z', endDateTime: '2001-01-01T00:00:00Z' }, restorePointPreference: 'latest' }), 200);
   assert.deepEqual(r.searchResults, []);
-  assert.deepEqual(r.noResultProtectionUnitIds, all);
+  assert.deepEqual(r.noResultProtectionUnitIds, all, 'no point before protection began');
 
-  // Without a preference: the most recent points of all the units together, never more than 5.
+  // Without a preference: the most recent recorded points of all the units together, never more than 5.
   r = ok(await search({ protectionUnitIds: [unitA], protectionTimePeriod: { startDateTime: '2000-01-01T00:00:00Z' } }), 200);
   assert.deepEqual(results(r).map((x: string[]) => x[1]), [P2, P1, P0]);
   r = ok(await search({ protectionUnitIds: [unitA, unitB, unitC, unitA], protectionTimePeriod: { startDateTime: '2000-01-01T00:00:00Z' }, tags: 'fastRestore' }), 200);
@@ -212,6 +216,11 @@ test('search: one point per unit with a preference, inclusive windows, units wit
   const stored = await vault().getSearchResponse(t.id, r.searchResponseId);
   assert.deepEqual(stored, { id: r.searchResponseId, unitId: null, restorePointIds: r.searchResults.map((x: any) => x.restorePoint.id) });
   assert.equal(await vault().getSearchResponse(other.id, r.searchResponseId), undefined);
+
+  // The latest point with no end is the last tick: the mailbox as it is now, give or take 10 minutes.
+  const now = Date.parse((await s.request('GET', '/_mailvault/clock')).body.now);
+  r = ok(await search({ protectionUnitIds: [unitB], protectionTimePeriod: { startDateTime: '2000-01-01T00:00:00Z' }, restorePointPreference: 'latest' }), 200);
+  assert.deepEqual(results(r), [[unitB, iso(Math.floor(now / TICK_MS) * TICK_MS)]]);
 });
 
 test('granular search counts the matching messages as the mailbox was at each point', async () => {
@@ -321,11 +330,13 @@ test('search requests that are wrong are 400s naming the problem', async () => {
 
 test('the vault service picks points for bulk restores and answers for points it knows', async () => {
   const v = vault();
-  const latest = await v.pickRestorePoint(t.id, userA.id, { preference: 'latest' });
+  const latest = await v.pickRestorePoint(t.id, userA.id, { end: P2, preference: 'latest' });
   assert.equal(latest?.protectionDateTime, P2);
   assert.equal((await v.pickRestorePoint(t.id, userA.id, { preference: 'oldest' }))?.protectionDateTime, P0);
   assert.equal((await v.pickRestorePoint(t.id, userA.id, { start: P1, end: P1, preference: 'latest' }))?.protectionDateTime, P1);
-  assert.equal((await v.pickRestorePoint(t.id, userA.id, { end: '2001-01-01T00:00:00Z', preference: 'latest' })), undefined);
+  assert.equal(await v.pickRestorePoint(t.id, userA.id, { end: '2001-01-01T00:00:00Z', preference: 'latest' }), undefined);
+  const never = await createUser(s, t, 'Never');
+  assert.equal(await v.pickRestorePoint(t.id, never.id, { preference: 'latest' }), undefined);
   const point = (await v.getRestorePoint(t.id, latest!.id))!;
   assert.deepEqual(point, { tenantId: t.id, id: latest!.id, unitId: unitA, mailboxId: userA.id, protectionDateTime: P2, expirationDateTime: point.expirationDateTime, tags: 1 });
   assert.equal(await v.getRestorePoint(other.id, latest!.id), undefined);

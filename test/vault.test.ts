@@ -244,18 +244,27 @@ test('after a year points expire and garbage collection frees what only they nee
     const blobs = g.app.core.store.db.selectFrom('blobs').select('sha256');
     assert.equal((await blobs.where('sha256', '=', doomedSha).execute()).length, 0);
 
-    // The protected mailbox keeps its current state for the points to come.
+    // The protected mailbox keeps its current state for the points to come, and any recent tick is still a point of it.
     const now = (await g.request('GET', '/_mailvault/clock')).body.now;
     const st = await stateAt(g, t.id, stays.id, now);
     assert.deepEqual(subjects(st), ['Permanent']);
     assert.equal(st.messages.get(keep)!.props.isRead, false);
+    const latest = ok(
+      await g.request('POST', `${BR}/restorePoints/search`, {
+        token: t.app,
+        body: { protectionUnitIds: [unitId], protectionTimePeriod: { startDateTime: '2000-01-01T00:00:00Z' }, restorePointPreference: 'latest' },
+      }),
+      200,
+    ).searchResults[0].restorePoint;
+    assert.equal(latest.protectionDateTime, new Date(Math.floor(Date.parse(now) / TICK) * TICK).toISOString());
+    assert.deepEqual(subjects(await stateAt(g, t.id, stays.id, latest.protectionDateTime)), ['Permanent']);
     const left = await g.app.core.store.db.selectFrom('vault_versions').select('seq').where('tenant_id', '=', t.id).where('mailbox_id', '=', leaves.id).execute();
     assert.equal(left.length, 0);
 
     // A change now makes a new point that restores the retained state; an explicit run frees nothing more.
     await postMessage(g, t, stays.id, { subject: 'A new year' });
     await g.advance('PT10M');
-    assert.equal((await points(g, t, unitId)).length, 1);
+    assert.equal((await points(g, t, unitId)).length, 2, 'the tick asked for above, and the change');
     const again = ok(await g.request('POST', '/_mailvault/vault/gc'), 200);
     assert.equal(again.versionsRemoved, 0);
     assert.equal(again.expiredRestorePoints, 0);

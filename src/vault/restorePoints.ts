@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { Trx } from '../store/store.js';
 import type { DB, RestorePointTable, VaultMailboxTable } from '../store/schema.js';
-import { FAST_RESTORE_MS, ceilTick, plusOneYear } from './time.js';
+import { FAST_RESTORE_MS, TICK_MS, ceilTick, floorTick, plusOneYear } from './time.js';
 import { mailboxKey, splitKey, type VaultContext } from './context.js';
 
 export interface RestorePoint {
@@ -163,4 +163,40 @@ export async function pointsIn(
   if (w.tags && w.tags & FAST_RESTORE) q = q.where('protection_at', '>=', fastRestoreSince(now));
   const rows = await q.orderBy('protection_at', order).orderBy('id', order).limit(limit).execute();
   return rows.map((r) => toPoint(r, now));
+}
+
+/**
+ * The point a preference picks in a window, as if the unit had a point at every 10-minute tick (as
+ * Microsoft 365 Backup has): the state at a tick between two recorded points is the state of the
+ * earlier one, so such a tick is recorded only when it is asked for. A tick qualifies while the
+ * mailbox is in its current protection period, is not older than retention allows and is not
+ * before what garbage collection has reduced. Recorded points (the start of protection, the ticks
+ * that saw changes, the end of protection) qualify as they are.
+ */
+export async function preferredPoint(
+  ctx: VaultContext,
+  tenantId: string,
+  by: { unitId: string } | { mailboxId: string },
+  w: Window,
+  preference: 'latest' | 'oldest',
+  now: Date,
+): Promise<RestorePoint | undefined> {
+  const db = ctx.core.store.db;
+  const [recorded] = await pointsIn(db, tenantId, by, w, preference === 'oldest' ? 'asc' : 'desc', 1, now);
+  let q = db.selectFrom('vault_mailboxes').selectAll().where('tenant_id', '=', tenantId);
+  q = 'unitId' in by ? q.where('unit_id', '=', by.unitId) : q.where('mailbox_id', '=', by.mailboxId);
+  const m = await q.executeTakeFirst();
+  if (!m?.protected_since) return recorded;
+  const nowIso = now.toISOString();
+  const floors = [m.protected_since, m.gc_horizon ?? '', new Date(now.getTime() - 365 * 86_400_000 + TICK_MS).toISOString(), w.start ?? ''];
+  if (w.tags && w.tags & FAST_RESTORE) floors.push(fastRestoreSince(now));
+  const lo = floors.reduce((a, b) => (a > b ? a : b));
+  const ceilings = [m.protected === 1 ? nowIso : (m.unprotected_at ?? nowIso), nowIso, w.end ?? nowIso];
+  const hi = ceilings.reduce((a, b) => (a < b ? a : b));
+  const tick = preference === 'oldest' ? ceilTick(lo) : floorTick(hi);
+  if (tick < lo || tick > hi) return recorded;
+  if (recorded && (preference === 'oldest' ? recorded.protectionDateTime <= tick : recorded.protectionDateTime >= tick)) return recorded;
+  await ctx.core.store.write((trx) => createPoint(trx, { tenantId, unitId: m.unit_id, mailboxId: m.mailbox_id, at: tick }));
+  const [made] = await pointsIn(db, tenantId, { unitId: m.unit_id }, { start: tick, end: tick }, 'asc', 1, now);
+  return made;
 }

@@ -4,12 +4,13 @@
  * answer is remembered under an opaque searchResponseId, as long as its points live, with (for
  * granular searches) the matched item ids per point, which granular restore artifacts restore.
  *
- * Choice of points: with `restorePointPreference`, one point per unit (the latest or the oldest in the
- * window); without it, the most recent points of all the units together. Never more than 5.
+ * Choice of points: with `restorePointPreference`, one point per unit, the latest or the oldest in the
+ * window as if every 10-minute tick had a point (restorePoints.ts preferredPoint); without it, the
+ * most recent recorded points of all the units together. Never more than 5.
  */
 import crypto from 'node:crypto';
 import type { VaultContext } from './context.js';
-import { pointsIn, type RestorePoint } from './restorePoints.js';
+import { pointsIn, preferredPoint, type RestorePoint } from './restorePoints.js';
 import { granularHits } from './granular.js';
 import type { QueryNode } from './query/parser.js';
 
@@ -47,8 +48,12 @@ export async function runSearch(ctx: VaultContext, tenantId: string, req: Search
   const window = { start: req.start, end: req.end, tags: req.tags };
   const found = new Map<string, RestorePoint[]>();
   for (const unitId of req.unitIds) {
-    const order = req.preference === 'oldest' ? 'asc' : 'desc';
-    found.set(unitId, await pointsIn(db, tenantId, { unitId }, window, order, req.preference ? 1 : MAX_RESULTS, now));
+    if (req.preference) {
+      const point = await preferredPoint(ctx, tenantId, { unitId }, window, req.preference, now);
+      found.set(unitId, point ? [point] : []);
+    } else {
+      found.set(unitId, await pointsIn(db, tenantId, { unitId }, window, 'desc', MAX_RESULTS, now));
+    }
   }
   let points = [...found.values()].flat();
   if (!req.preference) points.sort((a, b) => (a.protectionDateTime < b.protectionDateTime ? 1 : a.protectionDateTime > b.protectionDateTime ? -1 : 0));

@@ -17,7 +17,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../store/schema.js';
 import { flagsToString } from '../graph/shape.js';
 import type { VaultContext } from './context.js';
-import { getPoint, pointsIn, type RestorePoint } from './restorePoints.js';
+import { getPoint, preferredPoint, type RestorePoint } from './restorePoints.js';
 import { getSearchResponse, searchHitIds } from './search.js';
 import { messageVersionsAt, stateAt, type MessageVersion, type StateBatch } from './state.js';
 import { iso } from './time.js';
@@ -94,11 +94,9 @@ export function createVaultService(ctx: VaultContext): VaultService {
     restorePointWire,
     getSearchResponse: (tenantId, id) => getSearchResponse(ctx, tenantId, id),
     searchHitIds: (searchResponseId, restorePointId) => searchHitIds(ctx, searchResponseId, restorePointId),
-    async pickRestorePoint(tenantId, mailboxId, o) {
-      const order = o.preference === 'oldest' ? 'asc' : 'desc';
+    pickRestorePoint(tenantId, mailboxId, o) {
       const window = { start: o.start ? iso(o.start) : undefined, end: o.end ? iso(o.end) : undefined, tags: o.tags ?? undefined };
-      const [point] = await pointsIn(ctx.core.store.db, tenantId, { mailboxId }, window, order, 1, ctx.core.clock.now());
-      return point;
+      return preferredPoint(ctx, tenantId, { mailboxId }, window, o.preference === 'oldest' ? 'oldest' : 'latest', ctx.core.clock.now());
     },
     stateAt: (tenantId, mailboxId, at, reader) => stateAt(db(reader), tenantId, mailboxId, iso(at)),
     messageVersionsAt: (tenantId, mailboxId, at, itemIds, reader) => messageVersionsAt(db(reader), tenantId, mailboxId, iso(at), itemIds),

@@ -11,6 +11,12 @@ export function ceilTick(t: string | Date): string {
   return new Date(Math.ceil(ms / TICK_MS) * TICK_MS).toISOString();
 }
 
+/** The last tick at or before `t`. */
+export function floorTick(t: string | Date): string {
+  const ms = new Date(t).getTime();
+  return new Date(Math.floor(ms / TICK_MS) * TICK_MS).toISOString();
+}
+
 /** One calendar year later (2023-01-04T00:00Z → 2024-01-04T00:00Z). */
 export function plusOneYear(t: string): string {
   const d = new Date(t);
