@@ -5,12 +5,13 @@
  * anything, measured in the same run. Targets: create ≥ 0.5 of the baseline, GET ≥ 0.7.
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { ROOT, spawnServer, startMailvault } from '../lib/processes.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 4);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 const SEED1 = JSON.stringify({
@@ -23,15 +24,25 @@ const SEED1 = JSON.stringify({
 interface Sample {
   rps: number;
   p99: number;
+  /** Server CPU time per request (µs): what a request costs, whatever else runs on the machine. */
+  cpuUs: number;
+}
+
+/** CPU time (user + system) a process has used, in ms (Linux /proc). */
+function cpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const median = (xs: Sample[]) => [...xs].sort((a, b) => a.rps - b.rps)[Math.floor(xs.length / 2)];
 
-async function load(o: { url: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; expect: number; duration?: number }): Promise<Sample> {
+async function load(o: { url: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; expect: number; pid: number; duration?: number }): Promise<Sample> {
+  const before = cpuMs(o.pid);
   const r = await autocannon({ url: o.url, method: o.method, headers: o.headers, body: o.body, connections: CONNECTIONS, duration: o.duration ?? DURATION });
+  const cpu = cpuMs(o.pid) - before;
   const ok = r.statusCodeStats?.[String(o.expect) as '200']?.count ?? 0;
   if (r.errors > 0 || ok !== r.requests.total) throw new Error(`${o.method} ${o.url}: ${r.requests.total - ok} answers other than ${o.expect}, ${r.errors} errors`);
-  return { rps: r.requests.average, p99: r.latency.p99 };
+  return { rps: r.requests.average, p99: r.latency.p99, cpuUs: (cpu * 1000) / r.requests.total };
 }
 
 const mv = await startMailvault(['--demo']);
@@ -52,13 +63,13 @@ try {
     const baseRead = `${baseCreate}/${JSON.parse(createdBody).id}`;
     const cases = {
       create: {
-        mailvault: { url: createUrl, method: 'POST' as const, headers: json, body: SEED1, expect: 201 },
-        baseline: { url: baseCreate, method: 'POST' as const, headers: json, body: SEED1, expect: 201 },
+        mailvault: { url: createUrl, method: 'POST' as const, headers: json, body: SEED1, expect: 201, pid: mv.child.pid! },
+        baseline: { url: baseCreate, method: 'POST' as const, headers: json, body: SEED1, expect: 201, pid: base.child.pid! },
         target: 0.5,
       },
       get: {
-        mailvault: { url: readUrl, method: 'GET' as const, headers: auth, expect: 200 },
-        baseline: { url: baseRead, method: 'GET' as const, headers: auth, expect: 200 },
+        mailvault: { url: readUrl, method: 'GET' as const, headers: auth, expect: 200, pid: mv.child.pid! },
+        baseline: { url: baseRead, method: 'GET' as const, headers: auth, expect: 200, pid: base.child.pid! },
         target: 0.7,
       },
     };
@@ -77,9 +88,9 @@ try {
       const ratio = m.rps / b.rps;
       const what = name === 'create' ? 'POST exchangeRestoreSessions (seed example 1)' : 'GET exchangeRestoreSessions/{id}';
       console.log(`${what}`);
-      console.log(`  raw node:http baseline  ${b.rps.toFixed(0).padStart(6)} req/s  p99 ${b.p99} ms`);
-      console.log(`  mailvault               ${m.rps.toFixed(0).padStart(6)} req/s  p99 ${m.p99} ms`);
-      console.log(`  ratio ${ratio.toFixed(2)} (target ≥ ${c.target.toFixed(2)}) ${ratio >= c.target ? 'MET' : 'NOT MET'}`);
+      console.log(`  raw node:http baseline  ${b.rps.toFixed(0).padStart(6)} req/s  p99 ${String(b.p99).padStart(4)} ms  ${b.cpuUs.toFixed(0).padStart(4)} µs CPU/request`);
+      console.log(`  mailvault               ${m.rps.toFixed(0).padStart(6)} req/s  p99 ${String(m.p99).padStart(4)} ms  ${m.cpuUs.toFixed(0).padStart(4)} µs CPU/request`);
+      console.log(`  ratio ${ratio.toFixed(2)} (target ≥ ${c.target.toFixed(2)}) ${ratio >= c.target ? 'MET' : 'NOT MET'}; CPU per request ${(b.cpuUs / m.cpuUs).toFixed(2)} of the baseline's speed`);
     }
     const sessions = await (await fetch(`${createUrl}?$count=true&$top=1`, { headers: auth })).json();
     console.log(`  (${sessions['@odata.count']} sessions stored by the run)`);
