@@ -9,6 +9,7 @@ import { startServer, type TestServer } from './helpers/server.js';
 import { createFolder, createUser, listPoints, moveMessage, newTenant, ok, protectMailboxes, type Tenant } from './helpers/protect.js';
 import { activate, artifacts, createSession, getSession, protectSlowly, seedMessages, waitForSession } from './restoreDrill.js';
 import type { MailService } from '../src/mail/service.js';
+import type { VaultService } from '../src/vault/service.js';
 import { sha256Hex } from '../src/mail/ids.js';
 
 /** The latest restore point of a unit at or before `at`. */
@@ -85,7 +86,7 @@ describe('instant timing', () => {
     if (moved !== v.seeded[0].id) ok(await s.request('GET', `/v1.0/users/${v.user.id}/messages/${moved}`, { token: t.app }), 200);
   });
 
-  test('restored mail shows up in a delta query of its folder', async () => {
+  test('restored mail shows up in a delta query of its folder, and the vault captures it in the next restore point', async () => {
     const v = await victim(6);
     let r = ok(await s.request('GET', `/v1.0/users/${v.user.id}/mailFolders/${v.inbox}/messages/delta`, { token: t.app }), 200);
     while (r['@odata.nextLink']) r = ok(await s.request('GET', r['@odata.nextLink'], { token: t.app }), 200);
@@ -97,6 +98,15 @@ describe('instant timing', () => {
     const changes = ok(await s.request('GET', deltaLink, { token: t.app }), 200).value;
     const ids = new Set(changes.filter((c: any) => !c['@removed']).map((c: any) => c.id));
     for (const m of v.seeded.slice(0, 4)) assert.ok(ids.has(m.id), `delta lists restored ${m.id}`);
+
+    const restoredAt = await clock(s);
+    await s.advance('PT15M');
+    const [latest] = await listPoints(s, t.app, v.unitId);
+    assert.ok(latest.protectionDateTime > restoredAt, 'a restore point after the restore');
+    const vault = s.app.core.services.vault as VaultService;
+    const captured = new Set<string>();
+    for await (const batch of vault.stateAt(t.id, v.user.id, latest.protectionDateTime)) for (const m of batch.messages ?? []) captured.add(m.itemId);
+    assert.deepEqual([...captured].sort(), v.seeded.map((m) => m.id).sort());
   });
 
   test('items whose content is lost are counted and reported, and the others restored; nothing restorable fails the artifact', async () => {
