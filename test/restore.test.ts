@@ -24,6 +24,8 @@ let beforeAttack: string;
 let inbox: string;
 let projects: string;
 let attacked: { rewritten: Seeded[]; deleted: Seeded[] };
+/** The mailbox as the Graph API showed it before the attack. */
+let original: Map<string, any>;
 
 before(async () => {
   s = await startHttpsServer();
@@ -39,6 +41,7 @@ before(async () => {
   await s.advance('PT20M');
   const points = await listPoints(s, t.app, unitId);
   beforeAttack = points[0].id;
+  original = await listMessages(s, t, user.id);
   attacked = await attack(core, t.id, user.id, seeded);
   late = await seedMessages(core, t.id, user.id, [inbox], 40, { tag: 'late' });
   await s.advance('PT20M');
@@ -155,8 +158,10 @@ test('an in-place restore brings every pre-attack message back byte for byte and
   for (const m of seeded) {
     const got = live.get(m.id);
     assert.ok(got, `message ${m.subject} is back with its id`);
-    assert.equal(got.subject, m.subject);
     assert.equal(got.parentFolderId, m.folderId);
+    const { '@odata.etag': _e, ...was } = original.get(m.id);
+    const { '@odata.etag': _f, ...now } = got;
+    assert.deepEqual(now, was, 'subject, internetMessageId, dates and read state as before the attack');
   }
   for (const m of late) assert.equal(live.get(m.id)?.subject, m.subject, 'mail that arrived after the attack stays');
   assert.equal(live.size, N + late.length);
