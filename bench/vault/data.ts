@@ -72,16 +72,22 @@ export function snapshot(r: Rng, now: string, o: { senders: number; subject?: st
   };
 }
 
-/** MIME-like content of about `size` bytes (printable, incompressible enough). */
+let corpus: string | undefined;
+
+/** MIME-like content of about `size` bytes: headers and a slice of a large random text (distinct per call). */
 export function content(r: Rng, size: number): Buffer {
-  const lines: string[] = ['From: someone@example.test', 'Subject: synthetic', 'Content-Type: text/plain', ''];
-  let n = 80;
-  while (n < size) {
-    const line = Array.from({ length: 12 }, () => r.pick(WORDS) + r.int(1000)).join(' ');
-    lines.push(line);
-    n += line.length + 2;
+  if (!corpus) {
+    const c = prng(99);
+    const words: string[] = [];
+    for (let n = 0; n < 4_000_000; ) {
+      const w = c.pick(WORDS) + c.int(1000);
+      words.push(w);
+      n += w.length + 1;
+    }
+    corpus = words.join(' ');
   }
-  return Buffer.from(lines.join('\r\n'));
+  const at = r.int(corpus.length - size - 1);
+  return Buffer.from(`From: someone@example.test\r\nSubject: synthetic ${r.int(1e9)}\r\nContent-Type: text/plain\r\n\r\n${corpus.slice(at, at + size)}`);
 }
 
 export interface BenchApp {

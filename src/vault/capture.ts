@@ -26,8 +26,16 @@ export interface NewVersion {
   mimeSha256: string | null;
 }
 
+/** Snapshot fields that change on every write and are ignored when an item is recreated: not kept. */
+const INFORMATIONAL = ['changeKey', 'lastModifiedDateTime', 'parentFolderId'];
+
 export function newVersion(v: Omit<NewVersion, 'json'>): NewVersion {
-  return { ...v, json: v.op === 'upsert' && v.props ? JSON.stringify(v.props) : null, mimeSha256: v.op === 'upsert' ? v.mimeSha256 : null };
+  let props = v.op === 'upsert' ? v.props : null;
+  if (props && INFORMATIONAL.some((k) => k in props!)) {
+    props = { ...props };
+    for (const k of INFORMATIONAL) delete props[k];
+  }
+  return { ...v, props, json: props ? JSON.stringify(props) : null, mimeSha256: v.op === 'upsert' ? v.mimeSha256 : null };
 }
 
 /**
