@@ -181,6 +181,42 @@ export async function preferredPoint(
   preference: 'latest' | 'oldest',
   now: Date,
 ): Promise<RestorePoint | undefined> {
+  const [point] = await recordTicks(ctx, [await preferredTick(ctx, tenantId, by, w, preference, now)], now);
+  return point;
+}
+
+/** A tick to record: the unit's point at that time (its state is the recorded point before it). */
+export interface TickToRecord {
+  tenantId: string;
+  unitId: string;
+  mailboxId: string;
+  at: string;
+}
+
+/** Records the ticks chosen (one transaction for all) and answers every choice as a point. */
+export async function recordTicks(ctx: VaultContext, choices: Array<RestorePoint | TickToRecord | undefined>, now: Date): Promise<Array<RestorePoint | undefined>> {
+  const ticks = choices.filter((c): c is TickToRecord => !!c && !('id' in c));
+  if (ticks.length === 0) return choices as Array<RestorePoint | undefined>;
+  await ctx.core.store.write(async (trx) => {
+    for (const t of ticks) await createPoint(trx, t);
+  });
+  const out: Array<RestorePoint | undefined> = [];
+  for (const c of choices) {
+    if (!c || 'id' in c) out.push(c);
+    else out.push((await pointsIn(ctx.core.store.db, c.tenantId, { unitId: c.unitId }, { start: c.at, end: c.at }, 'asc', 1, now))[0]);
+  }
+  return out;
+}
+
+/** The choice of preferredPoint, without recording it. */
+export async function preferredTick(
+  ctx: VaultContext,
+  tenantId: string,
+  by: { unitId: string } | { mailboxId: string },
+  w: Window,
+  preference: 'latest' | 'oldest',
+  now: Date,
+): Promise<RestorePoint | TickToRecord | undefined> {
   const db = ctx.core.store.db;
   const [recorded] = await pointsIn(db, tenantId, by, w, preference === 'oldest' ? 'asc' : 'desc', 1, now);
   let q = db.selectFrom('vault_mailboxes').selectAll().where('tenant_id', '=', tenantId);
@@ -196,7 +232,5 @@ export async function preferredPoint(
   const tick = preference === 'oldest' ? ceilTick(lo) : floorTick(hi);
   if (tick < lo || tick > hi) return recorded;
   if (recorded && (preference === 'oldest' ? recorded.protectionDateTime <= tick : recorded.protectionDateTime >= tick)) return recorded;
-  await ctx.core.store.write((trx) => createPoint(trx, { tenantId, unitId: m.unit_id, mailboxId: m.mailbox_id, at: tick }));
-  const [made] = await pointsIn(db, tenantId, { unitId: m.unit_id }, { start: tick, end: tick }, 'asc', 1, now);
-  return made;
+  return { tenantId, unitId: m.unit_id, mailboxId: m.mailbox_id, at: tick };
 }

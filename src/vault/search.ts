@@ -10,7 +10,7 @@
  */
 import crypto from 'node:crypto';
 import type { VaultContext } from './context.js';
-import { pointsIn, preferredPoint, type RestorePoint } from './restorePoints.js';
+import { pointsIn, preferredTick, recordTicks, type RestorePoint } from './restorePoints.js';
 import { granularHits } from './granular.js';
 import type { QueryNode } from './query/parser.js';
 
@@ -47,13 +47,13 @@ export async function runSearch(ctx: VaultContext, tenantId: string, req: Search
   const db = ctx.core.store.db;
   const window = { start: req.start, end: req.end, tags: req.tags };
   const found = new Map<string, RestorePoint[]>();
-  for (const unitId of req.unitIds) {
-    if (req.preference) {
-      const point = await preferredPoint(ctx, tenantId, { unitId }, window, req.preference, now);
-      found.set(unitId, point ? [point] : []);
-    } else {
-      found.set(unitId, await pointsIn(db, tenantId, { unitId }, window, 'desc', MAX_RESULTS, now));
-    }
+  if (req.preference) {
+    const choices = [];
+    for (const unitId of req.unitIds) choices.push(await preferredTick(ctx, tenantId, { unitId }, window, req.preference, now));
+    const points = await recordTicks(ctx, choices, now);
+    req.unitIds.forEach((unitId, i) => found.set(unitId, points[i] ? [points[i]!] : []));
+  } else {
+    for (const unitId of req.unitIds) found.set(unitId, await pointsIn(db, tenantId, { unitId }, window, 'desc', MAX_RESULTS, now));
   }
   let points = [...found.values()].flat();
   if (!req.preference) points.sort((a, b) => (a.protectionDateTime < b.protectionDateTime ? 1 : a.protectionDateTime > b.protectionDateTime ? -1 : 0));
