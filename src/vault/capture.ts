@@ -10,7 +10,7 @@ import type { MailChange, ProtectionChange } from '../core.js';
 import type { Trx } from '../store/store.js';
 import type { MailService } from '../mail/service.js';
 import { mailboxKey, type VaultContext } from './context.js';
-import { createPoint, duePoints } from './restorePoints.js';
+import { createPoint, duePoints, markDirty } from './restorePoints.js';
 
 /** One version to append: the snapshot as an object (for the keyword index) and as stored text. */
 export interface NewVersion {
@@ -68,7 +68,7 @@ export async function onMailChanged(ctx: VaultContext, trx: Trx, events: MailCha
     }
     if (!on) continue;
     (rows ??= []).push(newVersion({ ...e, props: e.props }));
-    ctx.dirty.add(key);
+    markDirty(ctx, key);
   }
   if (rows) await appendVersions(ctx, trx, rows);
 }
@@ -90,7 +90,7 @@ export async function onProtectionChanged(ctx: VaultContext, trx: Trx, events: P
           .where('tenant_id', '=', e.tenantId)
           .where('mailbox_id', '=', e.mailboxId)
           .execute();
-        ctx.dirty.add(key);
+        ctx.dirty.set(key, null); // the last point is now due at once, at the moment protection ended
       }
       continue;
     }

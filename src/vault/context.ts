@@ -11,8 +11,11 @@ export interface VaultContext {
    * mailbox cost the capture nothing. The table decides whether one of these is protected now.
    */
   everProtected: Set<string>;
-  /** Mailboxes that may have captured changes no restore point covers yet (the truth is vault_versions). */
-  dirty: Set<string>;
+  /**
+   * Mailboxes that may have captured changes no restore point covers yet, with the tick when the next
+   * point falls due (null: not known, look now). The truth is vault_versions; this only says where to look.
+   */
+  dirty: Map<string, string | null>;
   /** Versions may have been appended that the keyword index has not seen yet. */
   unindexed: boolean;
   /** The indexer run in progress, if any. */

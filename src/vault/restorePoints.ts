@@ -63,12 +63,12 @@ export async function createPoint(trx: Trx, p: { tenantId: string; unitId: strin
 /**
  * Makes the points a mailbox is owed up to `now`: walking its captured changes after the last point,
  * one point per tick that saw a change. Once the unit left protection, the last point is at that
- * moment rather than the tick after it. Returns whether changes remain for a later tick.
+ * moment rather than the tick after it. Returns the tick of the changes left for later, if any.
  */
-export async function duePoints(trx: Trx, row: Selectable<VaultMailboxTable>, now: string): Promise<boolean> {
+export async function duePoints(trx: Trx, row: Selectable<VaultMailboxTable>, now: string): Promise<string | undefined> {
   let last = row.last_point_at ?? '';
   let made = false;
-  let pending = false;
+  let pending: string | undefined;
   for (;;) {
     const next = await trx
       .selectFrom('vault_versions')
@@ -81,7 +81,7 @@ export async function duePoints(trx: Trx, row: Selectable<VaultMailboxTable>, no
     let tick = ceilTick(next.at);
     if (row.protected === 0 && row.unprotected_at && next.at <= row.unprotected_at && tick > row.unprotected_at) tick = row.unprotected_at;
     if (tick > now) {
-      pending = true;
+      pending = tick;
       break;
     }
     await createPoint(trx, { tenantId: row.tenant_id, unitId: row.unit_id, mailboxId: row.mailbox_id, at: tick });
@@ -95,11 +95,11 @@ export async function duePoints(trx: Trx, row: Selectable<VaultMailboxTable>, no
   return pending;
 }
 
-/** The scheduler task: points for every mailbox that changed, up to the clock. */
+/** The scheduler task: points for every mailbox that changed, up to the clock (no transaction when none is due). */
 export async function makeDuePoints(ctx: VaultContext, now: Date): Promise<number> {
-  if (ctx.dirty.size === 0) return 0;
-  const keys = [...ctx.dirty];
   const nowIso = now.toISOString();
+  const keys = [...ctx.dirty].filter(([, due]) => due === null || due <= nowIso).map(([key]) => key);
+  if (keys.length === 0) return 0;
   return ctx.core.store.write(async (trx) => {
     let count = 0;
     for (const key of keys) {
@@ -112,10 +112,16 @@ export async function makeDuePoints(ctx: VaultContext, now: Date): Promise<numbe
       const before = row.last_point_at;
       const pending = await duePoints(trx, row, nowIso);
       if (row.last_point_at !== before) count++;
-      if (!pending) ctx.dirty.delete(key);
+      if (pending) ctx.dirty.set(key, pending);
+      else ctx.dirty.delete(key);
     }
     return count;
   });
+}
+
+/** Notes that a mailbox may owe points (a later change never makes its next due tick earlier). */
+export function markDirty(ctx: VaultContext, key: string): void {
+  if (!ctx.dirty.has(key)) ctx.dirty.set(key, null);
 }
 
 /** At start every known mailbox is looked at once (changes may have come after its last point). */
@@ -124,7 +130,7 @@ export async function loadHints(ctx: VaultContext): Promise<void> {
   for (const r of rows) {
     const key = mailboxKey(r.tenant_id, r.mailbox_id);
     ctx.everProtected.add(key);
-    ctx.dirty.add(key);
+    ctx.dirty.set(key, null);
   }
 }
 
