@@ -27,14 +27,17 @@ export interface NewVersion {
 }
 
 /** Snapshot fields that change on every write and are ignored when an item is recreated: not kept. */
-const INFORMATIONAL = ['changeKey', 'lastModifiedDateTime', 'parentFolderId'];
+const isInformational = (k: string) => k === 'changeKey' || k === 'lastModifiedDateTime' || k === 'parentFolderId';
+
+/** The snapshot as kept (a copy without the informational fields; copying beats deleting, which slows serialization). */
+function kept(props: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in props) if (!isInformational(k)) out[k] = props[k];
+  return out;
+}
 
 export function newVersion(v: Omit<NewVersion, 'json'>): NewVersion {
-  let props = v.op === 'upsert' ? v.props : null;
-  if (props && INFORMATIONAL.some((k) => k in props!)) {
-    props = { ...props };
-    for (const k of INFORMATIONAL) delete props[k];
-  }
+  const props = v.op === 'upsert' && v.props ? kept(v.props) : null;
   return { ...v, props, json: props ? JSON.stringify(props) : null, mimeSha256: v.op === 'upsert' ? v.mimeSha256 : null };
 }
 
@@ -42,35 +45,41 @@ export function newVersion(v: Omit<NewVersion, 'json'>): NewVersion {
  * Appends versions (on the write path: plain SQL, one statement per 500). The keyword index follows
  * behind the capture (indexer.ts), so a protected write costs one more row, not an index update.
  */
-export async function appendVersions(ctx: VaultContext, trx: Trx, rows: NewVersion[]): Promise<void> {
+export async function appendVersions(ctx: VaultContext, trx: Trx, rows: NewVersion[], onlyIfProtected = false): Promise<void> {
   for (let i = 0; i < rows.length; i += 500) {
     const part = rows.slice(i, i + 500);
     const values = part.map((v) => sql`(${v.tenantId}, ${v.mailboxId}, ${v.itemKind}, ${v.itemId}, ${v.op}, ${v.at}, ${v.folderId}, ${v.json}, ${v.mimeSha256})`);
-    await sql`insert into vault_versions (tenant_id, mailbox_id, item_kind, item_id, op, at, folder_id, props, mime_sha256) values ${sql.join(values)}`.execute(trx);
+    const into = sql`insert into vault_versions (tenant_id, mailbox_id, item_kind, item_id, op, at, folder_id, props, mime_sha256)`;
+    if (onlyIfProtected) {
+      // One mailbox per call: the table, not a cache, decides (it moves with the transaction).
+      const { tenantId, mailboxId } = part[0];
+      await sql`${into} select * from (values ${sql.join(values)}) as v
+        where exists (select 1 from vault_mailboxes where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and protected = 1)`.execute(trx);
+    } else {
+      await sql`${into} values ${sql.join(values)}`.execute(trx);
+    }
   }
   if (rows.length > 0) ctx.unindexed = true;
 }
 
 export async function onMailChanged(ctx: VaultContext, trx: Trx, events: MailChange[]): Promise<void> {
-  let protectedNow: Map<string, boolean> | undefined;
-  let rows: NewVersion[] | undefined;
+  let byMailbox: Map<string, NewVersion[]> | undefined;
   for (const e of events) {
     if (e.itemKind === 'message' && e.isDraft) continue;
     const key = mailboxKey(e.tenantId, e.mailboxId);
     if (!ctx.everProtected.has(key)) continue;
-    protectedNow ??= new Map();
-    let on = protectedNow.get(key);
-    if (on === undefined) {
-      // The table, not a cache, decides: it moves with the transaction.
-      const r = await sql<{ protected: number }>`select protected from vault_mailboxes where tenant_id = ${e.tenantId} and mailbox_id = ${e.mailboxId}`.execute(trx);
-      on = r.rows[0]?.protected === 1;
-      protectedNow.set(key, on);
-    }
-    if (!on) continue;
-    (rows ??= []).push(newVersion({ ...e, props: e.props }));
+    byMailbox ??= new Map();
+    let list = byMailbox.get(key);
+    if (!list) byMailbox.set(key, (list = []));
+    list.push(
+      newVersion({ tenantId: e.tenantId, mailboxId: e.mailboxId, itemKind: e.itemKind, itemId: e.itemId, op: e.op, at: e.at, folderId: e.folderId, props: e.props, mimeSha256: e.mimeSha256 }),
+    );
+  }
+  if (!byMailbox) return;
+  for (const [key, rows] of byMailbox) {
+    await appendVersions(ctx, trx, rows, true);
     markDirty(ctx, key);
   }
-  if (rows) await appendVersions(ctx, trx, rows);
 }
 
 export async function onProtectionChanged(ctx: VaultContext, trx: Trx, events: ProtectionChange[]): Promise<void> {
