@@ -32,6 +32,21 @@ const mail = core.services.mail as MailService;
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
 const log = (s: string) => process.stderr.write(s + '\n');
 
+/** Linux: resets the process's peak RSS (VmHWM) so it measures from now; false where unsupported. */
+function resetPeakRss(): boolean {
+  try {
+    fs.writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function peakRss(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
 try {
   const tenantId = crypto.randomUUID();
   await core.tenants.ensure(tenantId, 'Bench');
@@ -108,6 +123,8 @@ try {
   };
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
+  // The kernel's high-water mark (reset here) sees peaks a timer on the busy event loop would miss.
+  const hwm = resetPeakRss();
   let peak = rssBefore;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   const cpu0 = process.cpuUsage();
@@ -123,7 +140,9 @@ try {
   }
   const restoreMs = performance.now() - t;
   const cpu = process.cpuUsage(cpu0);
+  const mem = process.memoryUsage();
   clearInterval(sampler);
+  if (hwm) peak = Math.max(peak, peakRss());
   const artifact = await core.store.db.selectFrom('restore_artifacts').select(['status', 'restored_item_count']).where('tenant_id', '=', tenantId).where('session_id', '=', session.id).executeTakeFirstOrThrow();
   if (artifact.status !== 'succeeded' || artifact.restored_item_count !== ITEMS) throw new Error(`restore ended ${artifact.status} with ${artifact.restored_item_count} items`);
   const live = await core.store.db.selectFrom('messages').select((e) => e.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).where('mailbox_id', '=', user.id).executeTakeFirstOrThrow();
@@ -149,6 +168,7 @@ try {
   const cpuS = (c: NodeJS.CpuUsage) => ((c.user + c.system) / 1e6).toFixed(2);
   console.log(`restore: in place, ${ITEMS} deleted messages of a protected mailbox (SQLite file, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)})`);
   console.log(`  restore session           ${(restoreMs / 1000).toFixed(2)} s  ${restoreRate.toFixed(0)} items/s  cpu ${cpuS(cpu)} s  peak RSS +${mb(growth)} (from ${mb(rssBefore)})`);
+  console.log(`  memory after the restore: rss ${mb(mem.rss)}, V8 heap ${mb(mem.heapUsed)} used of ${mb(mem.heapTotal)}, external ${mb(mem.external)}`);
   console.log(`  INSERT ... SELECT copy    ${(copyMs / 1000).toFixed(2)} s  ${copyRate.toFixed(0)} rows/s   cpu ${cpuS(ccpu)} s`);
   console.log(`  ratio ${ratio.toFixed(2)} (target ≥ 0.30) ${ratio >= 0.3 ? 'MET' : 'NOT MET'}; items/s target ≥ 20000 ${restoreRate >= 20_000 ? 'MET' : 'NOT MET'}; RSS growth target < 100 MB ${growth < 100 * 1024 * 1024 ? 'MET' : 'NOT MET'}`);
 } finally {

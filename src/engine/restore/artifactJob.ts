@@ -29,7 +29,7 @@ import { hitsPage, itemsPage, mailboxPage, type SourceRow } from './source.js';
 import { writeMessages } from './write.js';
 
 /** Source items per page (and so per transaction); MAILVAULT_RESTORE_BATCH overrides it (crash tests use small pages). */
-export const BATCH = Math.max(1, Number(process.env.MAILVAULT_RESTORE_BATCH) || 2000);
+export const BATCH = Math.max(1, Number(process.env.MAILVAULT_RESTORE_BATCH) || 1000);
 /** A job whose worker died this many times is given up (something in it kills the process). */
 export const MAX_RECOVERIES = 20;
 /** A second artifact of the same session and mailbox waits this long (emulated) for the first. */
