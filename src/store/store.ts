@@ -43,7 +43,11 @@ export class Store {
     readonly db: Reader,
     private readonly writer: Kysely<DB>,
     private readonly extraClose: () => Promise<void>,
+    /** Makes every committed transaction durable (no-op where the commit itself already is). */
+    private readonly sync: () => Promise<void> = async () => {},
   ) {}
+
+  private syncing = new Set<Promise<void>>();
 
   static async open(options: StoreOptions): Promise<Store> {
     if (options.databaseUrl) {
@@ -58,7 +62,10 @@ export class Store {
     if (file) fs.mkdirSync(path.dirname(file), { recursive: true });
     const writerConn = new Database(file ?? ':memory:');
     writerConn.pragma('journal_mode = WAL');
-    writerConn.pragma('synchronous = FULL');
+    // With a file, commits are made durable by an fdatasync of the WAL on libuv's thread pool before
+    // any write is acknowledged (see `sync`), so the event loop never waits on the disk and the next
+    // batch runs while the previous one is being synced: as durable as synchronous=FULL, without the stall.
+    writerConn.pragma(file ? 'synchronous = NORMAL' : 'synchronous = FULL');
     writerConn.pragma('busy_timeout = 5000');
     writerConn.pragma('foreign_keys = OFF');
     const writer = new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingStatements(writerConn) }) });
@@ -71,9 +78,17 @@ export class Store {
       readerConn.pragma('busy_timeout = 5000');
       reader = new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingStatements(readerConn) }) });
     }
-    return new Store('sqlite', reader, writer, async () => {
-      if (reader !== writer) await reader.destroy();
-    });
+    const wal = file ? walSyncer(file + '-wal') : undefined;
+    return new Store(
+      'sqlite',
+      reader,
+      writer,
+      async () => {
+        if (reader !== writer) await reader.destroy();
+        await wal?.close();
+      },
+      wal?.sync,
+    );
   }
 
   private async migrate(): Promise<void> {
@@ -135,11 +150,15 @@ export class Store {
           for (const item of batch) item.reject(error);
           continue;
         }
-        batch.forEach((item, i) => {
-          const o = outcomes[i];
-          if (o.ok) item.resolve(o.value);
-          else item.reject(o.error);
-        });
+        const settle = () =>
+          batch.forEach((item, i) => {
+            const o = outcomes[i];
+            if (o.ok) item.resolve(o.value);
+            else item.reject(o.error);
+          });
+        const synced = this.sync().then(settle, (error) => batch.forEach((item) => item.reject(error)));
+        this.syncing.add(synced);
+        void synced.finally(() => this.syncing.delete(synced));
       }
     } finally {
       this.draining = false;
@@ -149,6 +168,7 @@ export class Store {
   async close(): Promise<void> {
     this.closed = true;
     while (this.draining || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    await Promise.allSettled([...this.syncing]);
     await this.extraClose();
     await this.writer.destroy();
   }
@@ -170,6 +190,21 @@ function cachingStatements(db: Database.Database, max = 2000) {
         cache.set(text, stmt);
       }
       return stmt;
+    },
+  };
+}
+
+/** fdatasync of the WAL file through a descriptor of our own (any descriptor of a file flushes it). */
+function walSyncer(walFile: string) {
+  let fd: fs.promises.FileHandle | undefined;
+  return {
+    async sync(): Promise<void> {
+      fd ??= await fs.promises.open(walFile, 'r');
+      await fd.datasync();
+    },
+    async close(): Promise<void> {
+      await fd?.close();
+      fd = undefined;
     },
   };
 }
