@@ -12,6 +12,8 @@ export type TenantRow = Selectable<TenantTable>;
  */
 export class Tenants {
   private cache = new Map<string, { row: TenantRow; at: number }>();
+  /** Bumped by `invalidate`, so a read that raced with a change is not cached. */
+  private generation = 0;
   private readonly ttlMs: number;
 
   constructor(private readonly store: Store, private readonly clock: OffsetClock) {
@@ -26,6 +28,7 @@ export class Tenants {
   async get(tenantId: string, displayName = 'Contoso'): Promise<TenantRow> {
     const hit = this.cache.get(tenantId);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.row;
+    const generation = this.generation;
     let row = await this.read(tenantId);
     if (!row) {
       const now = this.clock.now().toISOString();
@@ -49,7 +52,7 @@ export class Tenants {
       );
       row = (await this.read(tenantId))!;
     }
-    this.cache.set(tenantId, { row, at: Date.now() });
+    if (generation === this.generation) this.cache.set(tenantId, { row, at: Date.now() });
     return row;
   }
 
@@ -60,6 +63,7 @@ export class Tenants {
 
   /** Forget the cached row after changing it. */
   invalidate(tenantId: string): void {
+    this.generation++;
     this.cache.delete(tenantId);
   }
 

@@ -17,10 +17,10 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../store/schema.js';
 import { flagsToString } from '../graph/shape.js';
 import type { VaultContext } from './context.js';
-import { getPoint, preferredPoint, type RestorePoint } from './restorePoints.js';
+import { FAST_RESTORE, getPoint, preferredPoint, type RestorePoint } from './restorePoints.js';
 import { getSearchResponse, searchHitIds } from './search.js';
 import { messageVersionsAt, stateAt, type MessageVersion, type StateBatch } from './state.js';
-import { iso } from './time.js';
+import { FAST_RESTORE_MS, iso } from './time.js';
 
 export type { RestorePoint } from './restorePoints.js';
 export type { ItemVersion, FolderVersion, MessageVersion, StateBatch } from './state.js';
@@ -89,8 +89,9 @@ export function createVaultService(ctx: VaultContext): VaultService {
   function restorePointWire(point: RestorePoint, o: { includeUnit?: boolean; delegated?: boolean } = {}) {
     return o.includeUnit ? pointWireWithUnit(ctx, point, { delegated: o.delegated ?? false }) : pointWire(point);
   }
+  const points = pointCache(ctx);
   return {
-    getRestorePoint: (tenantId, id) => getPoint(ctx.core.store.db, tenantId, id, ctx.core.clock.now()),
+    getRestorePoint: (tenantId, id) => points.get(tenantId, id),
     restorePointWire,
     getSearchResponse: (tenantId, id) => getSearchResponse(ctx, tenantId, id),
     searchHitIds: (searchResponseId, restorePointId) => searchHitIds(ctx, searchResponseId, restorePointId),
@@ -107,4 +108,31 @@ export function vaultService(core: { services: Record<string, unknown> }): Vault
   const v = core.services.vault as VaultService | undefined;
   if (!v) throw new Error('the vault area is not set up');
   return v;
+}
+
+/**
+ * Restore points never change once written (expiry only removes them), so points read by id are
+ * kept, per server; expiry is still checked against the clock on every read.
+ */
+function pointCache(ctx: VaultContext, max = 10_000) {
+  const rows = new Map<string, RestorePoint>();
+  return {
+    async get(tenantId: string, id: string): Promise<RestorePoint | undefined> {
+      const now = ctx.core.clock.now();
+      const key = tenantId + '\u0000' + id;
+      const hit = rows.get(key);
+      if (hit) {
+        if (hit.expirationDateTime <= now.toISOString()) return undefined;
+        // fastRestore holds only while the point is young; a cached point only ever gets older.
+        const young = now.getTime() - new Date(hit.protectionDateTime).getTime() < FAST_RESTORE_MS;
+        return young ? hit : { ...hit, tags: hit.tags & ~FAST_RESTORE };
+      }
+      const point = await getPoint(ctx.core.store.db, tenantId, id, now);
+      if (point) {
+        if (rows.size >= max) rows.delete(rows.keys().next().value as string);
+        rows.set(key, point);
+      }
+      return point;
+    },
+  };
 }

@@ -31,7 +31,7 @@ export function protectionWrite<T>(core: Core, fn: (trx: Trx, env: Env) => Promi
 
 /** Drops a cached tenant row, where the tenant registry caches them. */
 export function invalidateTenant(core: Core, tenantId: string): void {
-  (core.tenants as unknown as { invalidate?: (id: string) => void }).invalidate?.(tenantId);
+  core.tenants.invalidate(tenantId);
 }
 
 export const newId = (): string => crypto.randomUUID();

@@ -73,8 +73,9 @@ export function protectionService(core: Core): ProtectionService {
       if (tenantId) q = q.where('tenant_id', '=', tenantId);
       return (await q.orderBy('tenant_id').orderBy('id').execute()).map(summary);
     },
-    serviceStatus(tenantId, db) {
-      return serviceStatusOf(reader(db), tenantId);
+    async serviceStatus(tenantId, db) {
+      // Outside a transaction the tenant registry's cached row is current (changes invalidate it).
+      return db ? serviceStatusOf(reader(db), tenantId) : (await core.tenants.get(tenantId)).service_status;
     },
   };
 }

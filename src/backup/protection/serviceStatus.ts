@@ -80,7 +80,7 @@ export async function serviceStatusOf(db: Kysely<DB>, tenantId: string): Promise
  * The codes are our choice (Microsoft documents none): 403 ServiceNotEnabled / ProtectionChangeLocked / RestoreLocked.
  */
 export async function requireProtectionChanges(core: Core, tenantId: string): Promise<void> {
-  switch (await serviceStatusOf(core.store.db, tenantId)) {
+  switch ((await core.tenants.get(tenantId)).service_status) {
     case 'enabled':
       return;
     case 'protectionChangeLocked':
