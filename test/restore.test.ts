@@ -143,13 +143,50 @@ test('a granular restore brings back exactly one sender\'s pre-attack mail into 
   assert.deepEqual(got.sort(), expected.map((m) => m.subject).sort());
 });
 
+/** Whose mail a granular restore repairs in place before the full in-place restore. */
+const REPAIRED_SENDER = 'sender5@fabrikam.example';
+
+async function searchFor(sender: string): Promise<string> {
+  const end = (await listPoints(s, t.app, unitId)).find((p) => p.id === beforeAttack).protectionDateTime;
+  const r = ok(
+    await s.request('POST', `${BR}/restorePoints/search`, {
+      token: t.app,
+      body: {
+        protectionUnitIds: [unitId],
+        protectionTimePeriod: { startDateTime: '2000-01-01T00:00:00Z', endDateTime: end },
+        restorePointPreference: 'latest',
+        artifactQuery: { artifactType: 'message', queryExpression: `(Sender -eq '${sender}')` },
+      },
+    }),
+    200,
+  );
+  assert.equal(r.searchResults[0].restorePoint.id, beforeAttack);
+  return r.searchResponseId;
+}
+
+test('a granular restore in place repairs only the matched messages', async () => {
+  const sender = REPAIRED_SENDER;
+  const searchResponseId = await searchFor(sender);
+  const { session, id } = await runSession({ granularMailboxRestoreArtifacts: [{ restorePoint: { id: beforeAttack }, destinationType: 'inPlace', searchResponseId }] });
+  assert.equal(session.status, 'completed');
+  const [a] = await artifacts(s, t, id, 'granularMailboxRestoreArtifacts');
+  const mine = seeded.filter((m) => m.sender === sender);
+  assert.equal(a.restoredItemCount, mine.length);
+  const live = new Map([...(await listMessages(s, t, user.id, inbox)), ...(await listMessages(s, t, user.id, projects))]);
+  for (const m of mine) assert.equal(live.get(m.id)?.subject, m.subject);
+  const other = attacked.rewritten.find((m) => m.sender !== sender)!;
+  assert.match(live.get(other.id).subject, /^ENCRYPTED/, 'other senders\' mail is not touched');
+  assert.equal(live.has(attacked.deleted.find((m) => m.sender !== sender)!.id), false);
+});
+
 test('an in-place restore brings every pre-attack message back byte for byte and leaves later mail alone', async () => {
   const { session, id } = await runSession({ mailboxRestoreArtifacts: [{ restorePoint: { id: beforeAttack }, destinationType: 'inPlace' }] });
   assert.equal(session.status, 'completed');
   assert.deepEqual(session.restoreSessionArtifactCount, { total: 1, completed: 1, inProgress: 0, failed: 0 });
   const [a] = await artifacts(s, t, id);
   assert.equal(a.status, 'succeeded');
-  assert.equal(a.restoredItemCount, N, 'every rewritten and every deleted message');
+  const repaired = seeded.filter((m) => m.sender === REPAIRED_SENDER).length;
+  assert.equal(a.restoredItemCount, N - repaired, 'every rewritten and every deleted message not repaired already');
   assert.equal(a.restoredFolderName, user.displayName);
   const msgroot = await client.api(`/users/${user.id}/mailFolders/msgfolderroot`).get();
   assert.equal(a.restoredFolderId, msgroot.id);
