@@ -18,13 +18,20 @@ export type JobRow = Selectable<JobTable>;
 /** How long a lease lasts without renewal; every step renews it. */
 export const LEASE_MS = 30_000;
 
-/** job.state: queued → running → done | failed, and running → queued when paced work sleeps. */
-export const JOB_TRANSITIONS: Readonly<Record<JobTable['state'], readonly JobTable['state'][]>> = {
+type JobState = JobTable['state'];
+
+/** job.state: queued → running (claimed) → done | failed, and running → queued when paced work sleeps. */
+export const JOB_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
   queued: ['running'],
   running: ['queued', 'done', 'failed'],
   done: [],
   failed: [],
 };
+
+/** The states a job may be in to move to `to`. */
+function movingTo(to: JobState): JobState[] {
+  return (Object.keys(JOB_TRANSITIONS) as JobState[]).filter((from) => JOB_TRANSITIONS[from].includes(to));
+}
 
 export class LeaseLost extends Error {
   constructor(jobId: number) {
@@ -97,6 +104,7 @@ export async function finish(trx: Trx, jobId: number, state: 'done' | 'failed', 
     .updateTable('jobs')
     .set({ state, progress: JSON.stringify(progress), lease_owner: null, lease_until: null, updated_at: now.toISOString() })
     .where('id', '=', jobId)
+    .where('state', 'in', movingTo(state))
     .execute();
 }
 
@@ -106,6 +114,7 @@ export async function sleepUntil(trx: Trx, jobId: number, runAt: Date, progress:
     .updateTable('jobs')
     .set({ state: 'queued', run_at: runAt.toISOString(), progress: JSON.stringify(progress), lease_owner: null, lease_until: null, updated_at: now.toISOString() })
     .where('id', '=', jobId)
+    .where('state', 'in', movingTo('queued'))
     .execute();
 }
 
