@@ -14,11 +14,10 @@ import { restoreSessionCounts401 } from './401_restore_session_counts.js';
 export function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '001_schema': schema001(dialect),
-    '301_vault': vault301(dialect),
-    '302_vault_indexes': vault302(),
+    '101_user_props': userProps101(),
     '201_protection_due': protectionDue201(),
     '301_vault': vault301(dialect),
-    '101_user_props': userProps101(),
+    '302_vault_indexes': vault302(),
     '401_restore_session_counts': restoreSessionCounts401(),
   };
 }
