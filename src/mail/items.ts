@@ -9,6 +9,7 @@ import type { Core, MailChange } from '../core.js';
 import type { Trx } from '../store/store.js';
 import type { DB, FolderTable, MessageTable } from '../store/schema.js';
 import { changeKeys, sha256Hex } from './ids.js';
+import { insertRows, updateFromExcluded, type BulkInsert } from './bulk.js';
 import type { FolderRecord, FolderSnapshot, MessageRecord, MessageSnapshot } from './model.js';
 
 /** Rows per multi-row statement: messages have 20 columns, well under both databases' parameter limits. */
@@ -54,11 +55,6 @@ export async function readBlobs(db: Kysely<DB>, hashes: string[]): Promise<Map<s
 
 // ---- rows <-> records --------------------------------------------------------------------------
 
-function stripInfo(p: MessageSnapshot): MessageSnapshot {
-  const { changeKey: _c, lastModifiedDateTime: _l, parentFolderId: _p, ...rest } = p;
-  return rest;
-}
-
 export function messageFromRow(r: Pick<MessageTable, 'id' | 'folder_id' | 'props' | 'mime_sha256' | 'change_key' | 'modified_at'>): MessageRecord {
   const props = JSON.parse(r.props) as MessageSnapshot;
   props.changeKey = r.change_key;
@@ -79,64 +75,60 @@ export function folderFromRow(r: FolderTable): FolderRecord {
   };
 }
 
-function messageRow(tenantId: string, mailboxId: string, m: MessageRecord, changeKey: string, now: string, seq: number): MessageTable {
-  const p = stripInfo(m.props);
-  return {
-    tenant_id: tenantId,
-    mailbox_id: mailboxId,
-    id: m.id,
-    folder_id: m.folderId,
-    props: JSON.stringify(p),
-    subject: p.subject,
-    sender_address: p.from?.emailAddress.address.toLowerCase() ?? null,
-    internet_message_id: p.internetMessageId,
-    conversation_id: p.conversationId,
-    mime_sha256: m.mimeSha256,
-    has_attachments: p.hasAttachments ? 1 : 0,
-    is_read: p.isRead ? 1 : 0,
-    is_draft: p.isDraft ? 1 : 0,
-    importance: p.importance,
-    received_at: p.receivedDateTime,
-    sent_at: p.sentDateTime,
-    created_at: p.createdDateTime,
-    modified_at: now,
-    change_key: changeKey,
-    change_seq: seq,
-  };
-}
+const MESSAGE_KEY = ['tenant_id', 'mailbox_id', 'id'] as const;
+const MESSAGE_COLUMNS = [
+  ...MESSAGE_KEY,
+  'folder_id',
+  'props',
+  'subject',
+  'sender_address',
+  'internet_message_id',
+  'conversation_id',
+  'mime_sha256',
+  'has_attachments',
+  'is_read',
+  'is_draft',
+  'importance',
+  'received_at',
+  'sent_at',
+  'created_at',
+  'modified_at',
+  'change_key',
+  'change_seq',
+] as const satisfies ReadonlyArray<keyof MessageTable>;
+
+const INSERT_MESSAGES: BulkInsert = { table: 'messages', columns: MESSAGE_COLUMNS };
+const UPSERT_MESSAGES: BulkInsert = {
+  table: 'messages',
+  columns: MESSAGE_COLUMNS,
+  tail: `on conflict (${MESSAGE_KEY.join(', ')}) do update set ${updateFromExcluded(MESSAGE_COLUMNS, MESSAGE_KEY)}`,
+};
+
+const CHANGE_COLUMNS = ['tenant_id', 'mailbox_id', 'item_kind', 'item_id', 'from_folder_id', 'to_folder_id', 'op', 'at'] as const;
+const INSERT_CHANGES: BulkInsert = { table: 'mail_changes', columns: CHANGE_COLUMNS };
 
 // ---- the change log ----------------------------------------------------------------------------
 
-interface LoggedChange {
-  event: MailChange;
-  fromFolderId: string | null;
-  toFolderId: string | null;
-}
-
-/** Appends to mail_changes, bumps the mailbox's change counter and emits the events. */
-async function logChanges(core: Core, trx: Trx, tenantId: string, mailboxId: string, changes: LoggedChange[]): Promise<void> {
-  if (changes.length === 0) return;
-  for (const part of chunks(changes, 1000)) {
-    await trx
-      .insertInto('mail_changes')
-      .values(
-        part.map((c) => ({
-          tenant_id: tenantId,
-          mailbox_id: mailboxId,
-          item_kind: c.event.itemKind,
-          item_id: c.event.itemId,
-          from_folder_id: c.fromFolderId,
-          to_folder_id: c.toFolderId,
-          op: c.event.op,
-          at: c.event.at,
-        })),
-      )
-      .execute();
-  }
-  await core.events.mailChanged.emit(
-    trx,
-    changes.map((c) => c.event),
-  );
+/**
+ * Appends one mail_changes row per event (`fromFolderIds[i]`: where events[i]'s item was before,
+ * null if nowhere; the event's folderId is where it is now, null for deletes) and emits the events.
+ */
+async function logChanges(core: Core, trx: Trx, events: MailChange[], fromFolderIds: Array<string | null>): Promise<void> {
+  if (events.length === 0) return;
+  const values: unknown[] = new Array(events.length * CHANGE_COLUMNS.length);
+  let k = 0;
+  events.forEach((e, i) => {
+    values[k++] = e.tenantId;
+    values[k++] = e.mailboxId;
+    values[k++] = e.itemKind;
+    values[k++] = e.itemId;
+    values[k++] = fromFolderIds[i];
+    values[k++] = e.op === 'delete' ? null : e.folderId;
+    values[k++] = e.op;
+    values[k++] = e.at;
+  });
+  await insertRows(trx, core.store.dialect, INSERT_CHANGES, values);
+  await core.events.mailChanged.emit(trx, events);
 }
 
 async function nextSeq(trx: Trx, tenantId: string, mailboxId: string): Promise<number> {
@@ -153,86 +145,77 @@ async function nextSeq(trx: Trx, tenantId: string, mailboxId: string): Promise<n
 
 // ---- messages ----------------------------------------------------------------------------------
 
+/** The folder each of `ids` is in now, for those that exist. */
+async function foldersOf(trx: Trx, tenantId: string, mailboxId: string, ids: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const part of chunks(ids, 900)) {
+    const rows = await trx.selectFrom('messages').select(['id', 'folder_id']).where('tenant_id', '=', tenantId).where('mailbox_id', '=', mailboxId).where('id', 'in', part).execute();
+    for (const r of rows) out.set(r.id, r.folder_id);
+  }
+  return out;
+}
+
 /**
  * Creates or overwrites messages by id from complete snapshots (the folder must exist). Each gets a
  * new changeKey and lastModifiedDateTime; everything else (dates, internetMessageId, content) is
- * taken from the snapshot. Returns the records as stored.
+ * taken from the snapshot. Returns the records as stored. `fresh`: the ids were made just now
+ * (import), so none can exist yet.
  */
 export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mailboxId: string, items: MessageRecord[], o: { fresh?: boolean } = {}): Promise<MessageRecord[]> {
   if (items.length === 0) return [];
   const now = core.clock.now().toISOString();
   const seq = await nextSeq(trx, tenantId, mailboxId);
-  const before = new Map<string, string>();
-  // ids made just now (import) cannot exist yet: no need to look for the rows they replace
-  for (const part of o.fresh ? [] : chunks(items.map((i) => i.id), 900)) {
-    const rows = await trx
-      .selectFrom('messages')
-      .select(['id', 'folder_id'])
-      .where('tenant_id', '=', tenantId)
-      .where('mailbox_id', '=', mailboxId)
-      .where('id', 'in', part)
-      .execute();
-    for (const r of rows) before.set(r.id, r.folder_id);
-  }
-  const stored: MessageRecord[] = [];
-  const rows: MessageTable[] = [];
-  const changes: LoggedChange[] = [];
+  const before = o.fresh ? undefined : await foldersOf(trx, tenantId, mailboxId, items.map((m) => m.id));
   const keys = changeKeys(items.length);
+  const values: unknown[] = new Array(items.length * MESSAGE_COLUMNS.length);
+  const stored: MessageRecord[] = new Array(items.length);
+  const events: MailChange[] = new Array(items.length);
+  const from: Array<string | null> = new Array(items.length);
+  let k = 0;
   items.forEach((m, i) => {
-    const changeKey = keys[i];
-    const row = messageRow(tenantId, mailboxId, m, changeKey, now, seq);
-    rows.push(row);
-    const record: MessageRecord = { id: m.id, folderId: m.folderId, mimeSha256: m.mimeSha256, props: { ...stripInfo(m.props), changeKey, lastModifiedDateTime: now, parentFolderId: m.folderId } };
-    stored.push(record);
-    changes.push({
-      fromFolderId: before.get(m.id) ?? null,
-      toFolderId: m.folderId,
-      event: {
-        tenantId,
-        mailboxId,
-        itemKind: 'message',
-        itemId: m.id,
-        op: 'upsert',
-        at: now,
-        folderId: m.folderId,
-        props: record.props as unknown as Record<string, unknown>,
-        mimeSha256: m.mimeSha256,
-        isDraft: record.props.isDraft,
-      },
-    });
+    // the row keeps the snapshot without the per-write fields; the record and its event get them anew
+    const { changeKey: _c, lastModifiedDateTime: _l, parentFolderId: _p, ...props } = m.props;
+    values[k++] = tenantId;
+    values[k++] = mailboxId;
+    values[k++] = m.id;
+    values[k++] = m.folderId;
+    values[k++] = JSON.stringify(props);
+    values[k++] = props.subject;
+    values[k++] = props.from?.emailAddress.address.toLowerCase() ?? null;
+    values[k++] = props.internetMessageId;
+    values[k++] = props.conversationId;
+    values[k++] = m.mimeSha256;
+    values[k++] = props.hasAttachments ? 1 : 0;
+    values[k++] = props.isRead ? 1 : 0;
+    values[k++] = props.isDraft ? 1 : 0;
+    values[k++] = props.importance;
+    values[k++] = props.receivedDateTime;
+    values[k++] = props.sentDateTime;
+    values[k++] = props.createdDateTime;
+    values[k++] = now;
+    values[k++] = keys[i];
+    values[k++] = seq;
+    const snapshot: MessageSnapshot = props;
+    snapshot.changeKey = keys[i];
+    snapshot.lastModifiedDateTime = now;
+    snapshot.parentFolderId = m.folderId;
+    stored[i] = { id: m.id, folderId: m.folderId, mimeSha256: m.mimeSha256, props: snapshot };
+    from[i] = before?.get(m.id) ?? null;
+    events[i] = {
+      tenantId,
+      mailboxId,
+      itemKind: 'message',
+      itemId: m.id,
+      op: 'upsert',
+      at: now,
+      folderId: m.folderId,
+      props: snapshot as unknown as Record<string, unknown>,
+      mimeSha256: m.mimeSha256,
+      isDraft: snapshot.isDraft,
+    };
   });
-  for (const part of chunks(rows)) {
-    if (o.fresh) {
-      await trx.insertInto('messages').values(part).execute();
-      continue;
-    }
-    await trx
-      .insertInto('messages')
-      .values(part)
-      .onConflict((oc) =>
-        oc.columns(['tenant_id', 'mailbox_id', 'id']).doUpdateSet((eb) => ({
-          folder_id: eb.ref('excluded.folder_id'),
-          props: eb.ref('excluded.props'),
-          subject: eb.ref('excluded.subject'),
-          sender_address: eb.ref('excluded.sender_address'),
-          internet_message_id: eb.ref('excluded.internet_message_id'),
-          conversation_id: eb.ref('excluded.conversation_id'),
-          mime_sha256: eb.ref('excluded.mime_sha256'),
-          has_attachments: eb.ref('excluded.has_attachments'),
-          is_read: eb.ref('excluded.is_read'),
-          is_draft: eb.ref('excluded.is_draft'),
-          importance: eb.ref('excluded.importance'),
-          received_at: eb.ref('excluded.received_at'),
-          sent_at: eb.ref('excluded.sent_at'),
-          created_at: eb.ref('excluded.created_at'),
-          modified_at: eb.ref('excluded.modified_at'),
-          change_key: eb.ref('excluded.change_key'),
-          change_seq: eb.ref('excluded.change_seq'),
-        })),
-      )
-      .execute();
-  }
-  await logChanges(core, trx, tenantId, mailboxId, changes);
+  await insertRows(trx, core.store.dialect, o.fresh ? INSERT_MESSAGES : UPSERT_MESSAGES, values);
+  await logChanges(core, trx, events, from);
   return stored;
 }
 
@@ -260,13 +243,8 @@ export async function deleteMessages(core: Core, trx: Trx, tenantId: string, mai
   await logChanges(
     core,
     trx,
-    tenantId,
-    mailboxId,
-    existing.map((e) => ({
-      fromFolderId: e.folder_id,
-      toFolderId: null,
-      event: { tenantId, mailboxId, itemKind: 'message', itemId: e.id, op: 'delete', at: now, folderId: e.folder_id, props: null, mimeSha256: null, isDraft: e.is_draft === 1 },
-    })),
+    existing.map((e) => ({ tenantId, mailboxId, itemKind: 'message', itemId: e.id, op: 'delete', at: now, folderId: e.folder_id, props: null, mimeSha256: null, isDraft: e.is_draft === 1 })),
+    existing.map((e) => e.folder_id),
   );
   return existing.map((e) => e.id);
 }
@@ -361,9 +339,8 @@ export async function upsertFolders(core: Core, trx: Trx, tenantId: string, mail
   await logChanges(
     core,
     trx,
-    tenantId,
-    mailboxId,
-    stored.map((f) => ({ fromFolderId: before.has(f.id) ? before.get(f.id)! : null, toFolderId: f.parentFolderId, event: folderEvent(tenantId, mailboxId, f, now) })),
+    stored.map((f) => folderEvent(tenantId, mailboxId, f, now)),
+    stored.map((f) => (before.has(f.id) ? before.get(f.id)! : null)),
   );
   return stored;
 }
@@ -401,13 +378,8 @@ export async function deleteFolderTree(core: Core, trx: Trx, tenantId: string, m
   await logChanges(
     core,
     trx,
-    tenantId,
-    mailboxId,
-    doomed.map((id) => ({
-      fromFolderId: byId.get(id)?.parentFolderId ?? null,
-      toFolderId: null,
-      event: { tenantId, mailboxId, itemKind: 'folder', itemId: id, op: 'delete', at: now, folderId: byId.get(id)?.parentFolderId ?? null, props: null, mimeSha256: null, isDraft: false },
-    })),
+    doomed.map((id) => ({ tenantId, mailboxId, itemKind: 'folder', itemId: id, op: 'delete', at: now, folderId: byId.get(id)?.parentFolderId ?? null, props: null, mimeSha256: null, isDraft: false })),
+    doomed.map((id) => byId.get(id)?.parentFolderId ?? null),
   );
   return messages;
 }

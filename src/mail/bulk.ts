@@ -1,0 +1,62 @@
+/**
+ * Multi-row INSERTs for the bulk write paths (import, the restore engine's upserts). Building a
+ * thousand-row statement through the query builder costs more than running it, so the SQL text is
+ * made once per (table, row count, dialect) and only the flat parameter array is built per call.
+ * Row counts come from a few fixed sizes, so both the text cache here and the store's prepared
+ * statement cache stay small whatever the batch sizes are.
+ */
+import { CompiledQuery } from 'kysely';
+import type { DialectName } from '../store/dialect.js';
+import type { Trx } from '../store/store.js';
+
+export interface BulkInsert {
+  table: string;
+  columns: readonly string[];
+  /** What follows the VALUES list, e.g. an ON CONFLICT clause (the same text on both databases). */
+  tail?: string;
+}
+
+/** Rows per statement, largest first: 500 rows of 20 columns stay well under both databases' parameter limits. */
+const SIZES = [500, 100, 20, 5, 1];
+
+const texts = new Map<string, string>();
+
+function textFor(dialect: DialectName, spec: BulkInsert, rows: number): string {
+  const key = `${dialect} ${spec.table} ${rows} ${spec.tail ?? ''}`;
+  let text = texts.get(key);
+  if (text === undefined) {
+    const width = spec.columns.length;
+    const tuples: string[] = [];
+    for (let r = 0; r < rows; r++) {
+      const marks: string[] = [];
+      for (let c = 0; c < width; c++) marks.push(dialect === 'postgres' ? `$${r * width + c + 1}` : '?');
+      tuples.push(`(${marks.join(', ')})`);
+    }
+    text = `insert into ${spec.table} (${spec.columns.join(', ')}) values ${tuples.join(', ')}${spec.tail ? ` ${spec.tail}` : ''}`;
+    texts.set(key, text);
+  }
+  return text;
+}
+
+/** Inserts rows given as one flat array of values (row after row, in `spec.columns` order). */
+export async function insertRows(trx: Trx, dialect: DialectName, spec: BulkInsert, values: unknown[]): Promise<void> {
+  const width = spec.columns.length;
+  let left = values.length / width;
+  let offset = 0;
+  for (const size of SIZES) {
+    while (left >= size) {
+      const params = offset === 0 && size * width === values.length ? values : values.slice(offset, offset + size * width);
+      await trx.executeQuery(CompiledQuery.raw(textFor(dialect, spec, size), params));
+      offset += size * width;
+      left -= size;
+    }
+  }
+}
+
+/** `col = excluded.col` for every column but the key, for an upsert's DO UPDATE SET. */
+export function updateFromExcluded(columns: readonly string[], key: readonly string[]): string {
+  return columns
+    .filter((c) => !key.includes(c))
+    .map((c) => `${c} = excluded.${c}`)
+    .join(', ');
+}
