@@ -5,7 +5,8 @@
  * whole current state is captured at that instant and its first restore point is recorded.
  * Drafts are never captured.
  */
-import { sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
+import type { DialectName } from '../store/dialect.js';
 import type { MailChange, ProtectionChange } from '../core.js';
 import type { Trx } from '../store/store.js';
 import type { MailService } from '../mail/service.js';
@@ -41,23 +42,53 @@ export function newVersion(v: Omit<NewVersion, 'json'>): NewVersion {
   return { ...v, props, json: props ? JSON.stringify(props) : null, mimeSha256: v.op === 'upsert' ? v.mimeSha256 : null };
 }
 
+const VERSION_COLUMNS = 9;
+const VERSION_CHUNK = 1000;
+const INTO = 'insert into vault_versions (tenant_id, mailbox_id, item_kind, item_id, op, at, folder_id, props, mime_sha256)';
+
+/** `(?, ..), (?, ..)` for SQLite, `($1, ..), ($10, ..)` for PostgreSQL. */
+function valueList(dialect: DialectName, rows: number): string {
+  const tuples: string[] = [];
+  for (let r = 0, n = 1; r < rows; r++) {
+    const marks: string[] = [];
+    for (let c = 0; c < VERSION_COLUMNS; c++, n++) marks.push(dialect === 'postgres' ? `$${n}` : '?');
+    tuples.push(`(${marks.join(', ')})`);
+  }
+  return tuples.join(', ');
+}
+
+/** The insert's SQL text per dialect, row count and guard (a handful of texts: the store caches their statements). */
+const texts = new Map<string, string>();
+function insertText(dialect: DialectName, rows: number, onlyIfProtected: boolean): string {
+  const key = `${dialect}/${rows}/${onlyIfProtected}`;
+  let text = texts.get(key);
+  if (text === undefined) {
+    const n = rows * VERSION_COLUMNS;
+    const p = (i: number) => (dialect === 'postgres' ? `$${n + i}` : '?');
+    // One mailbox per call: the table, not a cache, decides (it moves with the transaction).
+    text = onlyIfProtected
+      ? `${INTO} select * from (values ${valueList(dialect, rows)}) as v
+        where exists (select 1 from vault_mailboxes where tenant_id = ${p(1)} and mailbox_id = ${p(2)} and protected = 1)`
+      : `${INTO} values ${valueList(dialect, rows)}`;
+    if (texts.size >= 64) texts.clear();
+    texts.set(key, text);
+  }
+  return text;
+}
+
 /**
- * Appends versions (on the write path: plain SQL, one statement per 500). The keyword index follows
- * behind the capture (indexer.ts), so a protected write costs one more row, not an index update.
+ * Appends versions (on the write path: one multi-row statement per 1,000, its text built once and its
+ * parameters a flat array, no query builder). The keyword index follows behind the capture
+ * (indexer.ts), so a protected write costs one more row, not an index update.
  */
 export async function appendVersions(ctx: VaultContext, trx: Trx, rows: NewVersion[], onlyIfProtected = false): Promise<void> {
-  for (let i = 0; i < rows.length; i += 500) {
-    const part = rows.slice(i, i + 500);
-    const values = part.map((v) => sql`(${v.tenantId}, ${v.mailboxId}, ${v.itemKind}, ${v.itemId}, ${v.op}, ${v.at}, ${v.folderId}, ${v.json}, ${v.mimeSha256})`);
-    const into = sql`insert into vault_versions (tenant_id, mailbox_id, item_kind, item_id, op, at, folder_id, props, mime_sha256)`;
-    if (onlyIfProtected) {
-      // One mailbox per call: the table, not a cache, decides (it moves with the transaction).
-      const { tenantId, mailboxId } = part[0];
-      await sql`${into} select * from (values ${sql.join(values)}) as v
-        where exists (select 1 from vault_mailboxes where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and protected = 1)`.execute(trx);
-    } else {
-      await sql`${into} values ${sql.join(values)}`.execute(trx);
-    }
+  const dialect = ctx.core.store.dialect;
+  for (let i = 0; i < rows.length; i += VERSION_CHUNK) {
+    const part = i === 0 && rows.length <= VERSION_CHUNK ? rows : rows.slice(i, i + VERSION_CHUNK);
+    const params: unknown[] = [];
+    for (const v of part) params.push(v.tenantId, v.mailboxId, v.itemKind, v.itemId, v.op, v.at, v.folderId, v.json, v.mimeSha256);
+    if (onlyIfProtected) params.push(part[0].tenantId, part[0].mailboxId);
+    await trx.executeQuery(CompiledQuery.raw(insertText(dialect, part.length, onlyIfProtected), params));
   }
   if (rows.length > 0) ctx.unindexed = true;
 }

@@ -3,7 +3,6 @@
  * participants (To, Cc, Bcc), whether it has attachments, and its kind. Every captured message is an
  * `Email`: the mailbox holds no notes, tasks, contacts or calendar items.
  */
-import crypto from 'node:crypto';
 import type { MessageKind } from './query/parser.js';
 
 export interface Address {
@@ -43,10 +42,27 @@ export function messageFacts(props: Record<string, unknown>): MessageFacts {
 /** What -eq compares: case-folded, trimmed text. */
 export const fold = (s: string): string => s.normalize('NFKC').trim().toLowerCase();
 
+/**
+ * 53-bit string hash (cyrb53). A collision only adds a candidate the evaluator then rejects, so a
+ * cheap non-cryptographic hash is enough; a SHA-256 per token cost more than the rest of the indexing.
+ */
+function hash53(s: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
 /** One token for a whole value (subject, address or display name), so -eq is a single index lookup. */
 export function exactToken(field: 'Subject' | 'Sender' | 'Participants', value: string): string {
   const prefix = field === 'Subject' ? 'u' : field === 'Sender' ? 's' : 'p';
-  return prefix + crypto.createHash('sha256').update(fold(value)).digest('hex').slice(0, 20);
+  return prefix + hash53(fold(value)).toString(36);
 }
 
 /** The tokens that stand for the non-text facts in the keyword index's `facets` column. */

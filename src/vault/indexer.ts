@@ -24,20 +24,11 @@ async function run(ctx: VaultContext): Promise<number> {
   for (;;) {
     const { done, indexed } = await ctx.core.store.write(async (trx) => {
       const from = await ctx.index.watermark(trx);
-      const rows = await trx
-        .selectFrom('vault_versions')
-        .select(['seq', 'tenant_id', 'mailbox_id', 'item_kind', 'op', 'props'])
-        .where('seq', '>', from)
-        .orderBy('seq')
-        .limit(BATCH)
-        .execute();
-      if (rows.length === 0) return { done: true, indexed: 0 };
-      const messages = rows
-        .filter((r) => r.item_kind === 'message' && r.op === 'upsert' && r.props)
-        .map((r) => ({ seq: Number(r.seq), tenantId: r.tenant_id, mailboxId: r.mailbox_id, props: JSON.parse(r.props!) as Record<string, unknown> }));
-      await ctx.index.add(trx, messages);
-      await ctx.index.setWatermark(trx, Number(rows[rows.length - 1].seq));
-      return { done: rows.length < BATCH, indexed: messages.length };
+      const { versions, last, looked } = await ctx.index.pending(trx, from, BATCH);
+      if (last === undefined) return { done: true, indexed: 0 };
+      await ctx.index.add(trx, versions);
+      await ctx.index.setWatermark(trx, last);
+      return { done: looked < BATCH, indexed: versions.length };
     });
     total += indexed;
     if (done) return total;
