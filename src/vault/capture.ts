@@ -13,7 +13,7 @@ import type { MailService } from '../mail/service.js';
 import { mailboxKey, type VaultContext } from './context.js';
 import { createPoint, duePoints, markDirty } from './restorePoints.js';
 
-/** One version to append: the snapshot as an object (for the keyword index) and as stored text. */
+/** One version to append, its snapshot already serialized (once, here) as it is stored. */
 export interface NewVersion {
   tenantId: string;
   mailboxId: string;
@@ -22,10 +22,12 @@ export interface NewVersion {
   op: 'upsert' | 'delete';
   at: string;
   folderId: string | null;
-  props: Record<string, unknown> | null;
   json: string | null;
   mimeSha256: string | null;
 }
+
+/** A change as the vault receives it: the snapshot as an object. */
+export type VersionInput = Omit<NewVersion, 'json'> & { props: Record<string, unknown> | null };
 
 /** Snapshot fields that change on every write and are ignored when an item is recreated: not kept. */
 const isInformational = (k: string) => k === 'changeKey' || k === 'lastModifiedDateTime' || k === 'parentFolderId';
@@ -37,9 +39,19 @@ function kept(props: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-export function newVersion(v: Omit<NewVersion, 'json'>): NewVersion {
-  const props = v.op === 'upsert' && v.props ? kept(v.props) : null;
-  return { ...v, props, json: props ? JSON.stringify(props) : null, mimeSha256: v.op === 'upsert' ? v.mimeSha256 : null };
+export function newVersion(v: VersionInput): NewVersion {
+  const upsert = v.op === 'upsert';
+  return {
+    tenantId: v.tenantId,
+    mailboxId: v.mailboxId,
+    itemKind: v.itemKind,
+    itemId: v.itemId,
+    op: v.op,
+    at: v.at,
+    folderId: v.folderId,
+    json: upsert && v.props ? JSON.stringify(kept(v.props)) : null,
+    mimeSha256: upsert ? v.mimeSha256 : null,
+  };
 }
 
 const VERSION_COLUMNS = 9;
@@ -102,9 +114,7 @@ export async function onMailChanged(ctx: VaultContext, trx: Trx, events: MailCha
     byMailbox ??= new Map();
     let list = byMailbox.get(key);
     if (!list) byMailbox.set(key, (list = []));
-    list.push(
-      newVersion({ tenantId: e.tenantId, mailboxId: e.mailboxId, itemKind: e.itemKind, itemId: e.itemId, op: e.op, at: e.at, folderId: e.folderId, props: e.props, mimeSha256: e.mimeSha256 }),
-    );
+    list.push(newVersion(e));
   }
   if (!byMailbox) return;
   for (const [key, rows] of byMailbox) {

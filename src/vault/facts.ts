@@ -39,8 +39,9 @@ export function messageFacts(props: Record<string, unknown>): MessageFacts {
   };
 }
 
-/** What -eq compares: case-folded, trimmed text. */
-export const fold = (s: string): string => s.normalize('NFKC').trim().toLowerCase();
+const ASCII = /^[\x00-\x7f]*$/;
+/** What -eq compares: case-folded, trimmed text (NFKC leaves ASCII as it is, and ASCII is most of it). */
+export const fold = (s: string): string => (ASCII.test(s) ? s : s.normalize('NFKC')).trim().toLowerCase();
 
 /**
  * 53-bit string hash (cyrb53). A collision only adds a candidate the evaluator then rejects, so a
