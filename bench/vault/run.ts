@@ -8,6 +8,7 @@
  * runs exactly as in production; protection is announced with the protectionChanged event.
  * Usage: npm run bench:vault [-- --only 1,2,3]
  */
+import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import { vaultContext } from '../../src/vault/area.js';
 import { makeDuePoints } from '../../src/vault/restorePoints.js';
@@ -283,7 +284,9 @@ async function searchLatency(): Promise<void> {
     });
     const scan = performance.now() - t0;
     console.log(`(3) granular search over a 100,000-message mailbox (filled in ${fmt(filled / 1000, 1)} s), ${latencies.length} searches of ${shapes.length} shapes, over HTTP`);
-    console.log(`    hits per search: median ${hits[hits.length >> 1]}, max ${hits[hits.length - 1]}`);
+    // The data is seeded, so the total and its digest are the same on every run: a changed index must not move them.
+    const digest = crypto.createHash('sha256').update(hitCounts.join(',')).digest('hex').slice(0, 12);
+    console.log(`    hits per search: median ${hits[hits.length >> 1]}, max ${hits[hits.length - 1]}, total ${hitCounts.reduce((a, x) => a + x, 0)} (digest ${digest})`);
     console.log(`    p50 ${fmt(pct(50), 1)} ms   p95 ${fmt(pct(95), 1)} ms   max ${fmt(latencies[latencies.length - 1], 1)} ms   target p95 < 50 ms   ${pct(95) < 50 ? 'MET' : 'MISSED'}`);
     byShape.forEach((xs, i) => {
       xs.sort((x, y) => x - y);
