@@ -60,13 +60,22 @@ async function generate(file: string): Promise<number> {
   return bytes / N;
 }
 
-async function runImport(file: string): Promise<{ rate: number; peakRssMb: number; seconds: number }> {
+const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
+
+async function runImport(file: string): Promise<{ rate: number; peakRssMb: number; seconds: number; memory: string }> {
   // in a child process, so the peak RSS measured is the import's own
   const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.mjs');
   const { stdout } = await run(process.execPath, [child, path.join(dir, 'import'), file], { maxBuffer: 1 << 20 });
-  const r = JSON.parse(stdout.trim().split('\n').pop()!) as { imported: number; seconds: number; maxRss: number };
+  const r = JSON.parse(stdout.trim().split('\n').pop()!) as {
+    imported: number;
+    seconds: number;
+    maxRss: number;
+    startRss: number;
+    peak: { heapTotal: number; heapUsed: number; arrayBuffers: number };
+  };
   if (r.imported !== N) throw new Error(`imported ${r.imported} of ${N}`);
-  return { rate: N / r.seconds, peakRssMb: r.maxRss / 2 ** 20, seconds: r.seconds };
+  const memory = `RSS before the import ${mb(r.startRss)}; peaks during it: V8 heap ${mb(r.peak.heapTotal)} (${mb(r.peak.heapUsed)} used), buffers ${mb(r.peak.arrayBuffers)}`;
+  return { rate: N / r.seconds, peakRssMb: r.maxRss / 2 ** 20, seconds: r.seconds, memory };
 }
 
 async function runBaseline(): Promise<{ rate: number; seconds: number }> {
@@ -111,6 +120,7 @@ async function main() {
   console.log(`  mbox: ${(fs.statSync(mbox).size / 2 ** 20).toFixed(0)} MB, ${(avg / 1024).toFixed(1)} KB per message`);
   const imp = await runImport(mbox);
   console.log(`  import   : ${imp.rate.toFixed(0)} messages/s (${imp.seconds.toFixed(1)} s), peak RSS ${imp.peakRssMb.toFixed(0)} MB`);
+  console.log(`  memory   : ${imp.memory}`);
   const base = await runBaseline();
   console.log(`  baseline : ${base.rate.toFixed(0)} rows/s (${base.seconds.toFixed(1)} s) — same rows into SQLite, no parsing`);
   const ratio = imp.rate / base.rate;

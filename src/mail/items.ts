@@ -12,10 +12,8 @@ import { changeKeys, sha256Hex } from './ids.js';
 import { insertRows, updateFromExcluded, type BulkInsert } from './bulk.js';
 import type { FolderRecord, FolderSnapshot, MessageRecord, MessageSnapshot } from './model.js';
 
-/** Rows per multi-row statement: messages have 20 columns, well under both databases' parameter limits. */
-const CHUNK = 400;
-
-export function chunks<T>(items: T[], size = CHUNK): T[][] {
+/** `items` in slices of `size` (ids per `in (...)` list, rows per statement). */
+export function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
