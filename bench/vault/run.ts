@@ -4,9 +4,10 @@
  *  (2) vault size after a simulated year of 10-minute ticks, 1,000 idle + 10 busy
  *      mailboxes / one copy of the data plus its changes                              target <= 1.3
  *  (3) granular search latency over a 100,000-message mailbox, p50 and p95            target p95 < 50 ms
+ *  (4) the capture's and the keyword indexer's cost per item (writePath.ts), not run by default
  * Writes go through the mail area's service (the same path its Graph endpoints take), so capture
  * runs exactly as in production; protection is announced with the protectionChanged event.
- * Usage: npm run bench:vault [-- --only 1,2,3]
+ * Usage: npm run bench:vault [-- --only 1,2,3,4]
  */
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
@@ -17,6 +18,7 @@ import { catchUpIndex } from '../../src/vault/indexer.js';
 import { TICK_MS } from '../../src/vault/time.js';
 import { mintToken } from '../../src/identity/tokens.js';
 import type { MessageRecord } from '../../src/mail/model.js';
+import { writePath } from './writePath.js';
 import { address, benchApp, content, makeUsers, newMessage, person, prng, protect, snapshot } from './data.js';
 
 const only = (() => {
@@ -301,3 +303,4 @@ async function searchLatency(): Promise<void> {
 if (only.includes('1')) await writeRate();
 if (only.includes('2')) await yearOfTicks();
 if (only.includes('3')) await searchLatency();
+if (only.includes('4')) await writePath();
