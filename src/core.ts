@@ -9,6 +9,11 @@ import type { SigningKey } from './identity/keys.js';
 import type { Principal, TokenVerifier } from './identity/tokens.js';
 import type { Tenants } from './backup/tenants.js';
 import type { Scheduler } from './engine/scheduler.js';
+import type { MailService } from './mail/service.js';
+import type { ProtectionService } from './backup/protection/service.js';
+import type { VaultService } from './vault/service.js';
+import type { RestoreSessionsService } from './backup/restoreSessions/service.js';
+import type { EngineService } from './engine/area.js';
 
 /** One change to a mailbox item, emitted inside the transaction that makes it. */
 export interface MailChange {
@@ -67,6 +72,22 @@ export interface Core {
   anonymousPrincipal(): Principal;
   /** Persists the clock offset so a restart keeps emulated time. */
   saveClock(): Promise<void>;
-  /** Area services register themselves here (see app.ts). */
-  services: Record<string, unknown>;
+  /** Area services register themselves here in their setup (see app.ts). */
+  services: Partial<Services>;
+}
+
+/** What each area offers the others. */
+export interface Services {
+  mail: MailService;
+  protection: ProtectionService;
+  vault: VaultService;
+  restoreSessions: RestoreSessionsService;
+  engine: EngineService;
+}
+
+/** An area's service; areas set up in order, so a later area can always find an earlier one's. */
+export function service<K extends keyof Services>(core: Core, name: K): Services[K] {
+  const s = core.services[name];
+  if (!s) throw new Error(`the ${name} service is not set up`);
+  return s as Services[K];
 }

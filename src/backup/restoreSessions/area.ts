@@ -1,4 +1,5 @@
 import type { Area } from '../../area.js';
+import { service } from '../../core.js';
 import { RestoreSessionsService } from './service.js';
 import { restoreSessionRoutes } from './routes.js';
 
@@ -12,6 +13,6 @@ export const restoreSessionsArea: Area = {
     core.services.restoreSessions = new RestoreSessionsService(core);
   },
   graphRoutes(app, core) {
-    restoreSessionRoutes(app, core, core.services.restoreSessions as RestoreSessionsService);
+    restoreSessionRoutes(app, core, service(core, 'restoreSessions'));
   },
 };
