@@ -115,3 +115,66 @@ test('directory functions: findUser by id/UPN/mail incl. deleted, groupMemberIds
   // the mailbox content stays for backups
   assert.equal(inTrx.length, (await s.app.core.store.db.selectFrom('messages').select('id').where('mailbox_id', '=', uid).execute()).length);
 });
+
+test('upsertMessages in bulk (1,234 in one call, as the restore engine writes): ids kept, one complete event each, moves logged for delta', async () => {
+  const { tenantId, token, uid } = await mailbox();
+  const inbox = (await svc.wellKnownFolderId(tenantId, uid, 'inbox'))!;
+  const archive = (await svc.wellKnownFolderId(tenantId, uid, 'archive'))!;
+  const N = 1234;
+  const [sha] = await s.app.core.store.write((trx) => svc.putBlobs(trx, [Buffer.from('Subject: bulk\r\n\r\nbulk\r\n')]));
+  const at = '2026-03-01T10:00:00.000Z';
+  const who = { emailAddress: { name: 'Ann', address: 'Ann@Contoso.test' } };
+  const snapshot = (i: number) => ({
+    subject: `bulk ${i}`, bodyPreview: 'bulk', bodyContentType: 'text' as const, from: who, sender: who, toRecipients: [], ccRecipients: [], bccRecipients: [], replyTo: [],
+    receivedDateTime: at, sentDateTime: at, createdDateTime: at, importance: 'normal' as const, isRead: i % 2 === 0, isDraft: false, isReadReceiptRequested: false,
+    isDeliveryReceiptRequested: false, inferenceClassification: 'focused' as const, flag: { flagStatus: 'notFlagged' as const }, categories: [`c${i % 3}`],
+    internetMessageId: `<bulk${i}@contoso.test>`, conversationId: 'AAQkAGbulk', hasAttachments: false,
+    changeKey: 'stale', lastModifiedDateTime: at, parentFolderId: 'stale',
+  });
+  const ids = Array.from({ length: N }, (_, i) => `AAMkAGI2bulk${String(i).padStart(5, '0')}`);
+  let mark = events.length;
+  const first = await s.app.core.store.write((trx) => svc.upsertMessages(trx, tenantId, uid, ids.map((id, i) => ({ id, folderId: inbox, props: snapshot(i), mimeSha256: sha }))));
+  const created = events.slice(mark);
+  assert.deepEqual(created.map((e) => e.itemId), ids);
+  assert.equal(new Set(created.map((e) => (e.props as any).changeKey)).size, N, 'a changeKey per item');
+  created.forEach((e, i) => {
+    assert.deepEqual(e.props, first[i].props, 'the event carries the stored snapshot');
+    assert.deepEqual({ ...e.props, changeKey: undefined, lastModifiedDateTime: undefined }, { ...snapshot(i), changeKey: undefined, lastModifiedDateTime: undefined, parentFolderId: inbox });
+    assert.equal((e.props as any).lastModifiedDateTime, e.at);
+    assert.equal(e.folderId, inbox);
+    assert.equal(e.mimeSha256, sha);
+  });
+  const folder = async (id: string) => (await s.request('GET', `/v1.0/users/${uid}/mailFolders/${id}`, { token })).body;
+  assert.equal((await folder(inbox)).totalItemCount, N);
+  const one = await s.request('GET', `/v1.0/users/${uid}/messages/${ids[7]}?$select=subject,from,categories,isRead,changeKey`, { token });
+  assert.deepEqual([one.body.subject, one.body.from, one.body.categories, one.body.isRead, one.body.changeKey], ['bulk 7', who, ['c1'], false, first[7].props.changeKey]);
+
+  // a delta round over the inbox, then the same ids again: the first 600 moved to the archive
+  const prefer = { prefer: 'odata.maxpagesize=1000' };
+  const drain = async (url: string | undefined) => {
+    const items: any[] = [];
+    let deltaLink = '';
+    while (url) {
+      const r = await s.request('GET', url, { token, headers: prefer });
+      assert.equal(r.status, 200);
+      items.push(...r.body.value);
+      url = r.body['@odata.nextLink'];
+      deltaLink = r.body['@odata.deltaLink'] ?? deltaLink;
+    }
+    return { items, deltaLink };
+  };
+  const initial = await drain(`/v1.0/users/${uid}/mailFolders/inbox/messages/delta?$select=subject`);
+  assert.equal(initial.items.length, N);
+  mark = events.length;
+  const second = await s.app.core.store.write((trx) =>
+    svc.upsertMessages(trx, tenantId, uid, ids.map((id, i) => ({ id, folderId: i < 600 ? archive : inbox, props: { ...snapshot(i), subject: `again ${i}` }, mimeSha256: sha }))),
+  );
+  assert.deepEqual(events.slice(mark).map((e) => [e.itemId, e.folderId]), ids.map((id, i) => [id, i < 600 ? archive : inbox]));
+  second.forEach((m, i) => assert.notEqual(m.props.changeKey, first[i].props.changeKey));
+  assert.equal((await folder(inbox)).totalItemCount, N - 600);
+  assert.equal((await folder(archive)).totalItemCount, 600);
+  const round = await drain(initial.deltaLink);
+  const removed = round.items.filter((m) => m['@removed']).map((m) => m.id);
+  assert.deepEqual(removed.sort(), ids.slice(0, 600));
+  assert.deepEqual(round.items.filter((m) => !m['@removed']).map((m) => m.subject).sort(), ids.slice(600).map((_, k) => `again ${600 + k}`).sort());
+});

@@ -3,7 +3,8 @@
  * thousand-row statement through the query builder costs more than running it, so the SQL text is
  * made once per (table, row count, dialect) and only the flat parameter array is built per call.
  * Row counts come from a few fixed sizes, so both the text cache here and the store's prepared
- * statement cache stay small whatever the batch sizes are.
+ * statement cache stay small whatever the batch sizes are (a batch of 1,000 messages is two
+ * statements, its change log one).
  */
 import { CompiledQuery } from 'kysely';
 import type { DialectName } from '../store/dialect.js';
@@ -16,14 +17,18 @@ export interface BulkInsert {
   tail?: string;
 }
 
-/** Rows per statement, largest first: 500 rows of 20 columns stay well under both databases' parameter limits. */
-const SIZES = [500, 100, 20, 5, 1];
+/** Rows per statement, largest first, as far as a statement stays within MAX_PARAMS. */
+const SIZES = [1000, 500, 100, 20, 5, 1];
+/** Well under both databases' limits on bound parameters (SQLite 32,766; PostgreSQL 65,535). */
+const MAX_PARAMS = 10_000;
 
-const texts = new Map<string, string>();
+const texts = new WeakMap<BulkInsert, Map<string, string>>();
 
 function textFor(dialect: DialectName, spec: BulkInsert, rows: number): string {
-  const key = `${dialect} ${spec.table} ${rows} ${spec.tail ?? ''}`;
-  let text = texts.get(key);
+  let bySize = texts.get(spec);
+  if (!bySize) texts.set(spec, (bySize = new Map()));
+  const key = `${dialect}${rows}`;
+  let text = bySize.get(key);
   if (text === undefined) {
     const width = spec.columns.length;
     const tuples: string[] = [];
@@ -33,7 +38,7 @@ function textFor(dialect: DialectName, spec: BulkInsert, rows: number): string {
       tuples.push(`(${marks.join(', ')})`);
     }
     text = `insert into ${spec.table} (${spec.columns.join(', ')}) values ${tuples.join(', ')}${spec.tail ? ` ${spec.tail}` : ''}`;
-    texts.set(key, text);
+    bySize.set(key, text);
   }
   return text;
 }
@@ -44,6 +49,7 @@ export async function insertRows(trx: Trx, dialect: DialectName, spec: BulkInser
   let left = values.length / width;
   let offset = 0;
   for (const size of SIZES) {
+    if (size > 1 && size * width > MAX_PARAMS) continue;
     while (left >= size) {
       const params = offset === 0 && size * width === values.length ? values : values.slice(offset, offset + size * width);
       await trx.executeQuery(CompiledQuery.raw(textFor(dialect, spec, size), params));
