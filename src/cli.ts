@@ -26,6 +26,7 @@ program
   .addOption(new Option('--timing <profile>', 'instant | realistic').env('MAILVAULT_TIMING'))
   .addOption(new Option('--body-limit <bytes>', 'largest accepted request body').env('MAILVAULT_BODY_LIMIT'))
   .addOption(new Option('--database-url <url>', 'PostgreSQL connection string instead of the embedded store').env('MAILVAULT_DATABASE_URL'))
+  .addOption(new Option('--policy-state-errors <style>', 'policy activate/deactivate in the wrong state: documented (403 PolicyActionNotAllowed) | examples (400 invalidStateForActivation)').env('MAILVAULT_POLICY_STATE_ERRORS'))
   .addOption(new Option('--log-level <level>', 'fatal | error | warn | info | debug | silent').env('MAILVAULT_LOG_LEVEL'))
   .action(async (opts) => {
     const config = loadConfig(opts);

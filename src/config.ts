@@ -20,6 +20,11 @@ export interface Config {
   logLevel: string;
   /** Milliseconds between scheduler ticks of real time. */
   schedulerIntervalMs: number;
+  /**
+   * Policy activate/deactivate in the wrong state (spec §11 #1): `documented` answers the error
+   * table's 403 PolicyActionNotAllowed, `examples` the API pages' 400 invalidStateForActivation.
+   */
+  policyStateErrors: 'documented' | 'examples';
 }
 
 export const DEFAULTS = {
@@ -65,6 +70,10 @@ export function loadConfig(raw: Raw, env: NodeJS.ProcessEnv = process.env): Conf
   const key = flag(raw, 'key', env);
   if ((cert === undefined) !== (key === undefined)) throw new ConfigError('--cert and --key go together');
   const data = flag(raw, 'data', env);
+  const policyStateErrors = String(flag(raw, 'policyStateErrors', env) ?? 'documented');
+  if (policyStateErrors !== 'documented' && policyStateErrors !== 'examples') {
+    throw new ConfigError(`invalid --policy-state-errors: ${policyStateErrors} (documented | examples)`);
+  }
   const interval = Number(flag(raw, 'schedulerInterval', env) ?? DEFAULTS.schedulerIntervalMs);
   return {
     host,
@@ -81,6 +90,7 @@ export function loadConfig(raw: Raw, env: NodeJS.ProcessEnv = process.env): Conf
     databaseUrl: (flag(raw, 'databaseUrl', env) as string | undefined) || undefined,
     logLevel: String(flag(raw, 'logLevel', env) ?? DEFAULTS.logLevel),
     schedulerIntervalMs: Number.isFinite(interval) && interval > 0 ? interval : DEFAULTS.schedulerIntervalMs,
+    policyStateErrors,
   };
 }
 

@@ -59,6 +59,8 @@ export const errors = {
   duplicateProtectionUnitInList: e(400, 'DuplicateProtectionUnitInList'),
   protectionUnitActionNotAllowed: e(400, 'ProtectionUnitActionNotAllowed'),
   policyActionNotAllowed: e(403, 'PolicyActionNotAllowed'),
+  /** The API pages' code for the same refusal (spec §11 #1), with --policy-state-errors examples. */
+  invalidStateForActivation: e(400, 'invalidStateForActivation'),
   protectionUnitNotFound: e(404, 'ProtectionUnitNotFound'),
   filterLengthExceeded: e(400, 'FilterLengthExceeded'),
   operationNotAllowed: e(403, 'OperationNotAllowed'),

@@ -128,11 +128,15 @@ export async function patchPolicy(
   return { policy, outcomes };
 }
 
-/** Policy-state refusals keep the API pages' message text (spec §11 #1). */
-function refuse(policy: PolicyRow, action: 'activation' | 'deactivation'): never {
+/**
+ * Policy-state refusals keep the API pages' message text (spec §11 #1). The code is configurable:
+ * the error table's 403 PolicyActionNotAllowed by default, or the API examples' 400 invalidStateForActivation.
+ */
+function refuse(env: Env, policy: PolicyRow, action: 'activation' | 'deactivation'): never {
   const must = action === 'activation' ? 'Policy must be Inactive or ActiveWithErrors state.' : 'Policy must be in Active or ActiveWithErrors state.';
   const state = policy.status === 'active' && action === 'activation' ? 'already active' : policy.status;
-  throw errors.policyActionNotAllowed(`Policy in ${state} state, which is invalid for ${action}. ${must}`);
+  const message = `Policy in ${state} state, which is invalid for ${action}. ${must}`;
+  throw env.core.config.policyStateErrors === 'examples' ? errors.invalidStateForActivation(message) : errors.policyActionNotAllowed(message);
 }
 
 async function movePolicy(trx: Trx, policy: PolicyRow, event: PolicyEvent, set: Partial<PolicyRow>): Promise<PolicyRow> {
@@ -150,7 +154,7 @@ async function attachedUnits(trx: Trx, policy: PolicyRow): Promise<UnitRow[]> {
 /** `activate` (202): updating until every unit is protected (or failed). */
 export async function activatePolicy(trx: Trx, env: Env, tenantId: string, id: string, by: string): Promise<PolicyRow> {
   const policy = await policyById(trx, tenantId, id);
-  if (!transition(POLICY, policy.status, 'activate')) refuse(policy, 'activation');
+  if (!transition(POLICY, policy.status, 'activate')) refuse(env, policy, 'activation');
   const other = await enabledPolicy(trx, tenantId, id);
   if (other) {
     throw errors.policyActionNotAllowed(`Another Exchange protection policy ('${other.id}') is active; only one active policy per workload is allowed.`);
@@ -169,7 +173,7 @@ export async function activatePolicy(trx: Trx, env: Env, tenantId: string, id: s
 /** `deactivate` (202): updating until every unit is unprotected. */
 export async function deactivatePolicy(trx: Trx, env: Env, tenantId: string, id: string, by: string): Promise<PolicyRow> {
   const policy = await policyById(trx, tenantId, id);
-  if (!transition(POLICY, policy.status, 'deactivate')) refuse(policy, 'deactivation');
+  if (!transition(POLICY, policy.status, 'deactivate')) refuse(env, policy, 'deactivation');
   for (const u of await attachedUnits(trx, policy)) {
     if (u.status === 'protected' || u.status === 'protectRequested') await moveUnit(trx, env, u, 'unprotect');
   }
