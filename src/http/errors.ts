@@ -43,6 +43,7 @@ export const errors = {
   serviceNotEnabled: e(403, 'ServiceNotEnabled'),
   protectionChangeLocked: e(403, 'ProtectionChangeLocked'),
   restoreLocked: e(403, 'RestoreLocked'),
+  serviceAppNotActive: e(403, 'ServiceAppNotActive'),
   invalidAppOwnerTenantId: e(400, 'InvalidAppOwnerTenantId'),
   /** Service app activate/deactivate in a state that does not allow it (undocumented; our choice). */
   serviceAppActionNotAllowed: e(403, 'ServiceAppActionNotAllowed'),

@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../store/schema.js';
 import type { Trx } from '../../store/store.js';
+import type { Principal } from '../../identity/tokens.js';
 import type { Core } from '../../core.js';
 import { errors } from '../../http/errors.js';
 import { SERVICE_STATUS, transition, type ServiceStatusEvent } from './machines.js';
@@ -76,13 +77,29 @@ export async function serviceStatusOf(db: Kysely<DB>, tenantId: string): Promise
 }
 
 /**
- * Refuses a change to protection (policies, units, rules, bulk jobs) unless the service is enabled.
- * The codes are our choice (Microsoft documents none): 403 ServiceNotEnabled / ProtectionChangeLocked / RestoreLocked.
+ * Refuses a change to protection (policies, units, rules, bulk jobs) unless the service is enabled,
+ * and refuses it to an application whose service app is only `pendingActive` (read-only until its
+ * effective time, spec §8.1). The codes are our choice (Microsoft documents none): 403
+ * ServiceNotEnabled / ProtectionChangeLocked / RestoreLocked / ServiceAppNotActive.
  */
-export async function requireProtectionChanges(core: Core, tenantId: string): Promise<void> {
+export async function requireProtectionChanges(core: Core, caller: { tenantId: string; principal: Principal }): Promise<void> {
+  const tenantId = caller.tenantId;
   switch ((await core.tenants.get(tenantId)).service_status) {
-    case 'enabled':
+    case 'enabled': {
+      const pending = await core.store.db
+        .selectFrom('service_apps')
+        .select(['id', 'application', 'effective_at'])
+        .where('tenant_id', '=', tenantId)
+        .where('status', '=', 'pendingActive')
+        .execute();
+      const mine = pending.find((a) => (JSON.parse(a.application) as { id?: string }).id === caller.principal.appId);
+      if (mine) {
+        throw errors.serviceAppNotActive(
+          `The service app '${mine.id}' of this application is pendingActive until ${mine.effective_at}: it has read-only access to policies and units until then.`,
+        );
+      }
       return;
+    }
     case 'protectionChangeLocked':
       throw errors.protectionChangeLocked(
         'The backup service is protectionChangeLocked: no service app is active for the tenant. Activate a service app and call enable again.',

@@ -48,7 +48,7 @@ export function bulkJobRoutes(app: FastifyInstance, core: Core): void {
 
   app.post(`${BASE}/exchangeProtectionPolicies/:policyId/${SET}`, { config: { op: 'bulkJobs.write' } }, async (req, reply) => {
     const g = graphOf(req);
-    await requireProtectionChanges(core, g.tenantId);
+    await requireProtectionChanges(core, g);
     const policyId = (await policyOf(req, g.tenantId))!;
     if (!isObject(req.body)) throw errors.invalidCreateRequest('The request body must be a mailboxProtectionUnitsBulkAdditionJob.');
     const body = readBody(req, g, 'mailboxProtectionUnitsBulkAdditionJob');

@@ -169,7 +169,7 @@ export function policyRoutes(app: FastifyInstance, core: Core): void {
 
     app.delete(`${BASE}/${set}/:id`, { config: { op: 'policies.write' } }, async (req, reply) => {
       const g = graphOf(req);
-      await requireProtectionChanges(core, g.tenantId);
+      await requireProtectionChanges(core, g);
       const id = policyParam(req);
       await protectionWrite(core, (trx) => deletePolicy(trx, g.tenantId, id));
       return reply.code(204).send();
@@ -178,7 +178,7 @@ export function policyRoutes(app: FastifyInstance, core: Core): void {
     for (const action of ['activate', 'deactivate'] as const) {
       app.post(`${BASE}/${set}/:id/${action}`, { config: { op: 'policies.write' } }, async (req, reply) => {
         const g = graphOf(req);
-        await requireProtectionChanges(core, g.tenantId);
+        await requireProtectionChanges(core, g);
         const id = policyParam(req);
         if (isObject(req.body) && Object.keys(req.body).length > 0) throw errors.badRequest(`The operation '${action}' takes no parameters.`);
         const row = await protectionWrite(core, (trx, env) =>
@@ -192,7 +192,7 @@ export function policyRoutes(app: FastifyInstance, core: Core): void {
 
   app.post(`${BASE}/exchangeProtectionPolicies`, { config: { op: 'policies.write' } }, async (req, reply) => {
     const g = graphOf(req);
-    await requireProtectionChanges(core, g.tenantId);
+    await requireProtectionChanges(core, g);
     if (req.body === undefined || req.body === null) throw errors.invalidCreateRequest('The request body is empty; a displayName is required.');
     if (!isObject(req.body)) throw errors.invalidCreateRequest('The request body must be an exchangeProtectionPolicy object.');
     const body = readBody(req, g, 'exchangeProtectionPolicy');
@@ -214,7 +214,7 @@ export function policyRoutes(app: FastifyInstance, core: Core): void {
 
   app.patch(`${BASE}/exchangeProtectionPolicies/:id`, { config: { op: 'policies.write' } }, async (req, reply) => {
     const g = graphOf(req);
-    await requireProtectionChanges(core, g.tenantId);
+    await requireProtectionChanges(core, g);
     const id = policyParam(req);
     if (!isObject(req.body)) throw errors.badRequest('The request body must be an exchangeProtectionPolicy object.');
     const body = readBody(req, g, 'exchangeProtectionPolicy', ['mailboxProtectionUnits@delta']);

@@ -45,7 +45,7 @@ export function ruleRoutes(app: FastifyInstance, core: Core): void {
 
   app.post(`${BASE}/exchangeProtectionPolicies/:policyId/mailboxInclusionRules`, { config: { op: 'rules.write' } }, async (req, reply) => {
     const g = graphOf(req);
-    await requireProtectionChanges(core, g.tenantId);
+    await requireProtectionChanges(core, g);
     const policyId = (await policyOf(req, g.tenantId))!;
     if (!isObject(req.body)) throw errors.invalidInclusionRuleCreateRequest('The request body must be a mailboxProtectionRule with a mailboxExpression.');
     const body = readBody(req, g, 'mailboxProtectionRule');
@@ -85,7 +85,7 @@ export function ruleRoutes(app: FastifyInstance, core: Core): void {
 
     app.patch(`${base}/:ruleId`, { config: { op: 'rules.write' } }, async (req, reply) => {
       const g = graphOf(req);
-      await requireProtectionChanges(core, g.tenantId);
+      await requireProtectionChanges(core, g);
       const id = ruleParam(req);
       const policyId = await policyOf(req, g.tenantId);
       if (!isObject(req.body)) throw errors.invalidProtectionRulePatchRequest('The request body must be a mailboxProtectionRule with a mailboxExpression.');
@@ -99,7 +99,7 @@ export function ruleRoutes(app: FastifyInstance, core: Core): void {
 
     app.delete(`${base}/:ruleId`, { config: { op: 'rules.write' } }, async (req, reply) => {
       const g = graphOf(req);
-      await requireProtectionChanges(core, g.tenantId);
+      await requireProtectionChanges(core, g);
       const id = ruleParam(req);
       const policyId = await policyOf(req, g.tenantId);
       await protectionWrite(core, (trx, env) => deleteRule(trx, env, g.tenantId, id, policyId, byOf(g)));
@@ -108,7 +108,7 @@ export function ruleRoutes(app: FastifyInstance, core: Core): void {
 
     app.post(`${base}/:ruleId/run`, { config: { op: 'rules.write' } }, async (req, reply) => {
       const g = graphOf(req);
-      await requireProtectionChanges(core, g.tenantId);
+      await requireProtectionChanges(core, g);
       const id = ruleParam(req);
       const policyId = await policyOf(req, g.tenantId);
       const row = await protectionWrite(core, (trx, env) => runRule(trx, env, g.tenantId, id, policyId, byOf(g)));
@@ -118,7 +118,7 @@ export function ruleRoutes(app: FastifyInstance, core: Core): void {
 
     app.post(`${base}/:ruleId/deleteAndUnprotect`, { config: { op: 'rules.write' } }, async (req, reply) => {
       const g = graphOf(req);
-      await requireProtectionChanges(core, g.tenantId);
+      await requireProtectionChanges(core, g);
       const id = ruleParam(req);
       const policyId = await policyOf(req, g.tenantId);
       const row = await protectionWrite(core, (trx, env) => deleteAndUnprotectRule(trx, env, g.tenantId, id, policyId, byOf(g)));

@@ -125,7 +125,7 @@ export function unitRoutes(app: FastifyInstance, core: Core): void {
   for (const action of ['offboard', 'cancelOffboard'] as const) {
     app.post(`${BASE}/protectionUnits/:id/${action}`, { config: { op: 'units.offboard' } }, async (req, reply) => {
       const g = graphOf(req);
-      await requireProtectionChanges(core, g.tenantId);
+      await requireProtectionChanges(core, g);
       const id = unitParam(req);
       if (isObject(req.body) && Object.keys(req.body).length > 0) throw errors.badRequest(`The operation '${action}' takes no parameters.`);
       await protectionWrite(core, async (trx, env) => {
