@@ -177,4 +177,19 @@ test('upsertMessages in bulk (1,234 in one call, as the restore engine writes): 
   const removed = round.items.filter((m) => m['@removed']).map((m) => m.id);
   assert.deepEqual(removed.sort(), ids.slice(0, 600));
   assert.deepEqual(round.items.filter((m) => !m['@removed']).map((m) => m.subject).sort(), ids.slice(600).map((_, k) => `again ${600 + k}`).sort());
+
+  // other content in the same folder (a restore over encrypted mail), and back to the inbox with a new received time
+  const [other] = await s.app.core.store.write((trx) => svc.putBlobs(trx, [Buffer.from('Subject: other\r\n\r\nother\r\n')]));
+  await s.app.core.store.write((trx) =>
+    svc.upsertMessages(trx, tenantId, uid, ids.map((id, i) => ({ id, folderId: inbox, props: { ...snapshot(i), receivedDateTime: i < 600 ? '2026-03-02T10:00:00.000Z' : at }, mimeSha256: i % 2 ? other : sha }))),
+  );
+  assert.equal((await folder(inbox)).totalItemCount, N);
+  assert.equal((await folder(archive)).totalItemCount, 0);
+  const value = async (id: string) => Buffer.from(await (await fetch(`${s.base}/v1.0/users/${uid}/messages/${id}/$value`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer()).toString();
+  assert.equal(await value(ids[601]), 'Subject: other\r\n\r\nother\r\n');
+  assert.equal(await value(ids[602]), 'Subject: bulk\r\n\r\nbulk\r\n');
+  const newest = await s.request('GET', `/v1.0/users/${uid}/mailFolders/inbox/messages?$orderby=receivedDateTime desc&$top=1&$select=receivedDateTime`, { token });
+  assert.equal(newest.body.value[0].receivedDateTime, '2026-03-02T10:00:00Z');
+  const blobRefs = await s.app.core.store.db.selectFrom('messages').select('id').where('mime_sha256', '=', other).where('mailbox_id', '=', uid).execute();
+  assert.equal(blobRefs.length, N / 2);
 });

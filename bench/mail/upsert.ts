@@ -1,10 +1,12 @@
 /**
  * bench/mail/upsert: `MailService.upsertMessages` in bulk, as the restore engine calls it — batches of
  * 1,000 complete snapshots, each batch in one `store.write` transaction, on a durable file-backed SQLite
- * store in this process. Two passes over the same N ids:
+ * store in this process. Four passes over the same N ids:
  *
  *   insert     the ids do not exist (a restore into an emptied mailbox)
- *   overwrite  every id exists (a restore over changed messages: ON CONFLICT DO UPDATE)
+ *   content    every id exists in the same folder with other content (a restore over encrypted mail)
+ *   moved      every id exists in another folder, same content (a restore of moved mail)
+ *   in place   every id exists in the same folder with the same content (read state, flags restored)
  *
  * Prints items/s (wall) and CPU µs per item for each pass (target: > 20,000 items/s), and checks
  * that every item emitted exactly one mailChanged event with its full snapshot.
@@ -91,14 +93,19 @@ try {
 
   // content first (the restore engine finds it in the blob store already): untimed
   const now = core.clock.now().toISOString();
-  const hashes: string[] = [];
-  for (let start = 0; start < ITEMS; start += 5000) {
-    const mimes = Array.from({ length: Math.min(5000, ITEMS - start) }, (_, k) => Buffer.from(`Subject: Quarterly report ${start + k}\r\nMessage-ID: <r${start + k}@fabrikam.example>\r\n\r\nreport ${start + k}\r\n`));
-    hashes.push(...(await core.store.write((trx) => mail.putBlobs(trx, mimes))));
-  }
+  const content = async (variant: string): Promise<string[]> => {
+    const hashes: string[] = [];
+    for (let start = 0; start < ITEMS; start += 5000) {
+      const mimes = Array.from({ length: Math.min(5000, ITEMS - start) }, (_, k) => Buffer.from(`Subject: Quarterly report ${start + k}\r\nMessage-ID: <r${start + k}@fabrikam.example>\r\n\r\n${variant} ${start + k}\r\n`));
+      hashes.push(...(await core.store.write((trx) => mail.putBlobs(trx, mimes))));
+    }
+    return hashes;
+  };
+  const original = await content('report');
+  const encrypted = await content('encrypted');
   const snaps = Array.from({ length: ITEMS }, (_, i) => snapshot(i, now));
   const ids = Array.from({ length: ITEMS }, (_, i) => `AAMkAGI2bench${String(i).padStart(8, '0')}`);
-  const batches = (folderId: string, isRead: (i: number) => boolean): MessageRecord[][] => {
+  const batches = (folderId: string, hashes: string[], isRead: (i: number) => boolean): MessageRecord[][] => {
     const out: MessageRecord[][] = [];
     for (let start = 0; start < ITEMS; start += BATCH) {
       out.push(
@@ -123,8 +130,10 @@ try {
   log(`bench/mail/upsert: ${ITEMS} messages in batches of ${BATCH}, ${where}`);
   const results: Array<{ name: string; rate: number }> = [];
   for (const [name, list] of [
-    ['insert', batches(inbox, (i) => i % 3 === 0)],
-    ['overwrite', batches(archive, (i) => i % 3 !== 0)],
+    ['insert', batches(inbox, original, (i) => i % 3 === 0)],
+    ['content', batches(inbox, encrypted, (i) => i % 3 === 0)],
+    ['moved', batches(archive, encrypted, (i) => i % 3 === 0)],
+    ['in place', batches(archive, encrypted, (i) => i % 3 !== 0)],
   ] as const) {
     const before = events;
     let inside = 0;

@@ -96,11 +96,25 @@ const MESSAGE_COLUMNS = [
 ] as const satisfies ReadonlyArray<keyof MessageTable>;
 
 const INSERT_MESSAGES: BulkInsert = { table: 'messages', columns: MESSAGE_COLUMNS };
-const UPSERT_MESSAGES: BulkInsert = {
-  table: 'messages',
-  columns: MESSAGE_COLUMNS,
-  tail: `on conflict (${MESSAGE_KEY.join(', ')}) do update set ${updateFromExcluded(MESSAGE_COLUMNS, MESSAGE_KEY)}`,
-};
+
+/** Columns of the secondary indexes (messages_folder, messages_blob). */
+const FOLDER_INDEXED = ['folder_id', 'received_at'];
+const BLOB_INDEXED = ['mime_sha256'];
+
+/**
+ * The upsert, in four variants by which indexes the overwrite leaves unchanged. SQLite rewrites an
+ * index entry whenever its columns are SET, even to the same value, so leaving out columns known to
+ * hold the same value already makes rewriting an unchanged message much cheaper. Variant bits: 1 =
+ * folder and received time unchanged, 2 = content unchanged.
+ */
+const UPSERT_MESSAGES: BulkInsert[] = [0, 1, 2, 3].map((variant) => {
+  const same = [...(variant & 1 ? FOLDER_INDEXED : []), ...(variant & 2 ? BLOB_INDEXED : [])];
+  const set = updateFromExcluded(
+    MESSAGE_COLUMNS.filter((c) => !same.includes(c)),
+    MESSAGE_KEY,
+  );
+  return { table: 'messages', columns: MESSAGE_COLUMNS, tail: `on conflict (${MESSAGE_KEY.join(', ')}) do update set ${set}` };
+});
 
 const CHANGE_COLUMNS = ['tenant_id', 'mailbox_id', 'item_kind', 'item_id', 'from_folder_id', 'to_folder_id', 'op', 'at'] as const;
 const INSERT_CHANGES: BulkInsert = { table: 'mail_changes', columns: CHANGE_COLUMNS };
@@ -143,12 +157,24 @@ async function nextSeq(trx: Trx, tenantId: string, mailboxId: string): Promise<n
 
 // ---- messages ----------------------------------------------------------------------------------
 
-/** The folder each of `ids` is in now, for those that exist. */
-async function foldersOf(trx: Trx, tenantId: string, mailboxId: string, ids: string[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+interface Existing {
+  folder_id: string;
+  received_at: string;
+  mime_sha256: string;
+}
+
+/** What the upsert needs to know of the messages among `ids` that exist. */
+async function existingOf(trx: Trx, tenantId: string, mailboxId: string, ids: string[]): Promise<Map<string, Existing>> {
+  const out = new Map<string, Existing>();
   for (const part of chunks(ids, 900)) {
-    const rows = await trx.selectFrom('messages').select(['id', 'folder_id']).where('tenant_id', '=', tenantId).where('mailbox_id', '=', mailboxId).where('id', 'in', part).execute();
-    for (const r of rows) out.set(r.id, r.folder_id);
+    const rows = await trx
+      .selectFrom('messages')
+      .select(['id', 'folder_id', 'received_at', 'mime_sha256'])
+      .where('tenant_id', '=', tenantId)
+      .where('mailbox_id', '=', mailboxId)
+      .where('id', 'in', part)
+      .execute();
+    for (const r of rows) out.set(r.id, r);
   }
   return out;
 }
@@ -163,7 +189,11 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
   if (items.length === 0) return [];
   const now = core.clock.now().toISOString();
   const seq = await nextSeq(trx, tenantId, mailboxId);
-  const before = o.fresh ? undefined : await foldersOf(trx, tenantId, mailboxId, items.map((m) => m.id));
+  const ids = items.map((m) => m.id);
+  const before = o.fresh ? undefined : await existingOf(trx, tenantId, mailboxId, ids);
+  // the lean variants rely on the values read above: an id twice in one call takes the full upsert
+  const lean = before !== undefined && before.size > 0 && new Set(ids).size === ids.length;
+  const variants: number[] = new Array(items.length).fill(0);
   const keys = changeKeys(items.length);
   const values: unknown[] = new Array(items.length * MESSAGE_COLUMNS.length);
   const stored: MessageRecord[] = new Array(items.length);
@@ -198,7 +228,9 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
     snapshot.lastModifiedDateTime = now;
     snapshot.parentFolderId = m.folderId;
     stored[i] = { id: m.id, folderId: m.folderId, mimeSha256: m.mimeSha256, props: snapshot };
-    from[i] = before?.get(m.id) ?? null;
+    const old = before?.get(m.id);
+    from[i] = old?.folder_id ?? null;
+    if (lean && old) variants[i] = (old.folder_id === m.folderId && old.received_at === props.receivedDateTime ? 1 : 0) | (old.mime_sha256 === m.mimeSha256 ? 2 : 0);
     events[i] = {
       tenantId,
       mailboxId,
@@ -212,7 +244,18 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
       isDraft: snapshot.isDraft,
     };
   });
-  await insertRows(trx, core.store.dialect, o.fresh ? INSERT_MESSAGES : UPSERT_MESSAGES, values);
+  if (o.fresh) await insertRows(trx, core.store.dialect, INSERT_MESSAGES, values);
+  else if (!lean) await insertRows(trx, core.store.dialect, UPSERT_MESSAGES[0], values);
+  else {
+    const width = MESSAGE_COLUMNS.length;
+    for (let variant = 0; variant < UPSERT_MESSAGES.length; variant++) {
+      const part: unknown[] = [];
+      variants.forEach((v, i) => {
+        if (v === variant) for (let c = i * width; c < (i + 1) * width; c++) part.push(values[c]);
+      });
+      if (part.length > 0) await insertRows(trx, core.store.dialect, UPSERT_MESSAGES[variant], part);
+    }
+  }
   await logChanges(core, trx, events, from);
   return stored;
 }
