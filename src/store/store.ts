@@ -68,6 +68,9 @@ export class Store {
     writerConn.pragma(file ? 'synchronous = NORMAL' : 'synchronous = FULL');
     writerConn.pragma('busy_timeout = 5000');
     writerConn.pragma('foreign_keys = OFF');
+    // Checkpoints run inside COMMIT on the event loop: fewer, larger ones copy each hot page once.
+    writerConn.pragma('wal_autocheckpoint = 10000');
+    writerConn.pragma('cache_size = -32000');
     const writer = new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingStatements(writerConn) }) });
     let reader = writer;
     let readerConn: Database.Database | undefined;
