@@ -60,10 +60,21 @@ function hash53(s: string): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
+/** Recent addresses and names (they repeat from message to message; subjects mostly do not). */
+const recent = new Map<string, string>();
+
 /** One token for a whole value (subject, address or display name), so -eq is a single index lookup. */
 export function exactToken(field: 'Subject' | 'Sender' | 'Participants', value: string): string {
   const prefix = field === 'Subject' ? 'u' : field === 'Sender' ? 's' : 'p';
-  return prefix + hash53(fold(value)).toString(36);
+  if (field === 'Subject') return prefix + hash53(fold(value)).toString(36);
+  const key = prefix + value;
+  let token = recent.get(key);
+  if (token === undefined) {
+    token = prefix + hash53(fold(value)).toString(36);
+    if (recent.size >= 4096) recent.clear();
+    recent.set(key, token);
+  }
+  return token;
 }
 
 /** The tokens that stand for the non-text facts in the keyword index's `facets` column. */
