@@ -29,14 +29,17 @@ try {
   const headers = { authorization: `Bearer ${token}` };
   const body = await (await fetch(url, { headers })).text();
   const base = await spawnServer([path.join(ROOT, 'bench/pipeline/baseline.mjs')], /listening on (\S+)/, { BODY: body });
+  const bare = await spawnServer([path.join(ROOT, 'bench/pipeline/fastify-bare.mjs')], /listening on (\S+)/, { BODY: body });
   try {
     await load(url, headers, 2); // warm-up: JIT and caches
     // Alternate short rounds so background noise on a shared machine hits both sides alike.
-    const rounds = { baseline: [] as Array<{ rps: number; p99: number }>, mailvault: [] as Array<{ rps: number; p99: number }> };
+    const rounds = { baseline: [] as Array<{ rps: number; p99: number }>, mailvault: [] as Array<{ rps: number; p99: number }>, bare: [] as Array<{ rps: number; p99: number }> };
     for (let i = 0; i < ROUNDS; i++) {
       rounds.baseline.push(await load(`${base.base}/v1.0/solutions/backupRestore`, headers));
       rounds.mailvault.push(await load(url, headers));
+      rounds.bare.push(await load(`${bare.base}/v1.0/solutions/backupRestore`, headers));
     }
+    const fastify = median(rounds.bare);
     const baseline = median(rounds.baseline);
     const mailvault = median(rounds.mailvault);
     const ratio = mailvault.rps / baseline.rps;
@@ -44,7 +47,9 @@ try {
     console.log(`  raw node:http baseline  ${baseline.rps.toFixed(0)} req/s  p99 ${baseline.p99} ms`);
     console.log(`  mailvault               ${mailvault.rps.toFixed(0)} req/s  p99 ${mailvault.p99} ms`);
     console.log(`  ratio ${ratio.toFixed(2)} (target ≥ 0.60) ${ratio >= 0.6 ? 'MET' : 'NOT MET'}`);
+    console.log(`  for reference, bare Fastify with the same JSON: ${fastify.rps.toFixed(0)} req/s = ${(fastify.rps / baseline.rps).toFixed(2)} of the baseline; Mailvault = ${(mailvault.rps / fastify.rps).toFixed(2)} of bare Fastify`);
   } finally {
+    await bare.stop();
     await base.stop();
   }
 } finally {

@@ -5,7 +5,7 @@
  * Every response carries request-id and client-request-id; every failure is a Graph error envelope.
  */
 import crypto from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyContextConfig, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
 import secureJson from 'secure-json-parse';
 import { GraphError, errors, errorDate } from './errors.js';
@@ -49,16 +49,19 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
     patterns.push(route.url.toLowerCase().split('/').filter(Boolean));
   });
 
-  // 1. request-id and client-request-id on every response; 2. authentication for Graph and emulator routes.
-  // Callback-style hooks with synchronous fast paths: this runs on every request.
+  // 1. request-id and client-request-id on every response.
   app.addHook('onRequest', (req, reply, done) => {
     const client = req.headers['client-request-id'];
     req.clientRequestId = typeof client === 'string' && client.length > 0 && client.length <= 200 ? client : req.id;
     reply.header('request-id', req.id);
     reply.header('client-request-id', req.clientRequestId);
+    done();
+  });
+
+  // 2. authentication (Graph and emulator routes), 4. authorization: attached to each route when it is
+  // registered, with its config in hand, so no request pays for looking its route options up.
+  const authenticateHook = (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
     const url = req.url;
-    const isGraph = GRAPH_PREFIX.test(url);
-    if (req.routeOptions.config?.public || (!isGraph && !url.startsWith('/_mailvault'))) return done();
     const finish = (principal: Principal) => {
       const prefer = req.headers.prefer;
       req.graph = {
@@ -73,6 +76,32 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
     const cached = core.verifier.cached(req.headers.authorization);
     if (cached) return finish(cached);
     authenticate(core, req).then(finish, done);
+  };
+  const guardHook = (config: FastifyContextConfig, isGraph: boolean) => (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    if (typeof req.body === 'string' && !config.acceptsText) {
+      return done(errors.unsupportedMediaType(`Content type '${req.headers['content-type']}' is not supported; use application/json.`));
+    }
+    const graph = req.graph;
+    if (!graph) return done();
+    if (isGraph) {
+      if (!config.op) return done(errors.accessDenied('This operation is not available.'));
+      try {
+        authorize(graph.principal, config.op);
+      } catch (error) {
+        return done(error as Error);
+      }
+    }
+    if (core.tenants.isCached(graph.tenantId)) return done();
+    core.tenants.ensure(graph.tenantId).then(() => done(), done);
+  };
+  app.addHook('onRoute', (route) => {
+    const config = (route.config ?? {}) as FastifyContextConfig;
+    const isGraph = GRAPH_PREFIX.test(route.url);
+    const hooks = <T>(h: T | T[] | undefined): T[] => (h === undefined ? [] : Array.isArray(h) ? h : [h]);
+    if (!config.public && (isGraph || route.url.startsWith('/_mailvault'))) {
+      route.onRequest = [...hooks(route.onRequest), authenticateHook] as typeof route.onRequest;
+    }
+    route.preHandler = [...hooks(route.preHandler), guardHook(config, isGraph)] as typeof route.preHandler;
   });
 
   // 3. bodies: JSON (prototype keys refused), text for MIME uploads; any other type is a 415
@@ -88,27 +117,6 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
     }
   });
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, String(body)));
-
-  // 4. authorization, text bodies only where accepted, tenant provisioning
-  app.addHook('preHandler', (req, _reply, done) => {
-    if (req.is404) return done();
-    const config = req.routeOptions.config ?? {};
-    if (typeof req.body === 'string' && !config.acceptsText) {
-      return done(errors.unsupportedMediaType(`Content type '${req.headers['content-type']}' is not supported; use application/json.`));
-    }
-    const graph = req.graph;
-    if (!graph) return done();
-    if (GRAPH_PREFIX.test(req.url)) {
-      if (!config.op) return done(errors.accessDenied('This operation is not available.'));
-      try {
-        authorize(graph.principal, config.op);
-      } catch (error) {
-        return done(error as Error);
-      }
-    }
-    if (core.tenants.isCached(graph.tenantId)) return done();
-    core.tenants.ensure(graph.tenantId).then(() => done(), done);
-  });
 
   app.setErrorHandler((error, req, reply) => {
     sendError(req, reply, toGraphError(error, req));
