@@ -12,6 +12,7 @@ import type { Trx } from '../store/store.js';
 import type { MailService } from '../mail/service.js';
 import { mailboxKey, type VaultContext } from './context.js';
 import { createPoint, duePoints, markDirty } from './restorePoints.js';
+import { latestVersions } from './latest.js';
 
 /** One version to append, its snapshot already serialized (once, here) as it is stored. */
 export interface NewVersion {
@@ -207,20 +208,7 @@ async function changedOnly(trx: Trx, tenantId: string, mailboxId: string, rows: 
   const latest = new Map<string, { op: string; folder_id: string | null; props: string | null; mime_sha256: string | null }>();
   for (let i = 0; i < rows.length; i += 500) {
     const ids = rows.slice(i, i + 500).map((r) => r.itemId);
-    const found = await trx
-      .selectFrom('vault_versions as v')
-      .innerJoin(
-        (eb) =>
-          eb
-            .selectFrom('vault_versions')
-            .select((e) => ['item_id', e.fn.max('seq').as('seq')])
-            .where('tenant_id', '=', tenantId)
-            .where('mailbox_id', '=', mailboxId)
-            .where('item_id', 'in', ids)
-            .groupBy('item_id')
-            .as('l'),
-        (j) => j.onRef('l.seq', '=', 'v.seq'),
-      )
+    const found = await latestVersions(trx, tenantId, mailboxId, { itemIds: ids })
       .select(['v.item_id', 'v.op', 'v.folder_id', 'v.props', 'v.mime_sha256'])
       .execute();
     for (const f of found) latest.set(f.item_id, f);
@@ -233,19 +221,7 @@ async function changedOnly(trx: Trx, tenantId: string, mailboxId: string, rows: 
 
 /** Tombstones for items alive in the vault that the mailbox no longer has (deleted while unprotected). */
 async function tombstoneVanished(ctx: VaultContext, trx: Trx, tenantId: string, mailboxId: string, at: string): Promise<void> {
-  const vanished = await trx
-    .selectFrom('vault_versions as v')
-    .innerJoin(
-      (eb) =>
-        eb
-          .selectFrom('vault_versions')
-          .select((e) => ['item_id', e.fn.max('seq').as('seq')])
-          .where('tenant_id', '=', tenantId)
-          .where('mailbox_id', '=', mailboxId)
-          .groupBy('item_id')
-          .as('l'),
-      (j) => j.onRef('l.seq', '=', 'v.seq'),
-    )
+  const vanished = await latestVersions(trx, tenantId, mailboxId)
     .select(['v.item_id', 'v.item_kind', 'v.folder_id'])
     .where('v.op', '=', 'upsert')
     .where((eb) =>

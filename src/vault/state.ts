@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../store/schema.js';
+import { latestVersions } from './latest.js';
 
 export interface ItemVersion {
   itemKind: 'message' | 'folder';
@@ -33,17 +34,7 @@ export async function latestPage(
   afterId: string | undefined,
   limit: number,
 ): Promise<{ items: ItemVersion[]; last: string | undefined }> {
-  let inner = db
-    .selectFrom('vault_versions')
-    .select((e) => ['item_id', e.fn.max('seq').as('seq')])
-    .where('tenant_id', '=', tenantId)
-    .where('mailbox_id', '=', mailboxId)
-    .where('item_kind', '=', kind)
-    .where('at', '<=', at);
-  if (afterId !== undefined) inner = inner.where('item_id', '>', afterId);
-  const rows = await db
-    .selectFrom('vault_versions as v')
-    .innerJoin(inner.groupBy('item_id').orderBy('item_id').limit(limit).as('l'), (j) => j.onRef('l.seq', '=', 'v.seq'))
+  const rows = await latestVersions(db, tenantId, mailboxId, { itemKind: kind, at, afterId, limit })
     .select(['v.item_id', 'v.op', 'v.folder_id', 'v.props', 'v.mime_sha256', 'v.at'])
     .orderBy('v.item_id')
     .execute();
@@ -79,22 +70,7 @@ export async function messageVersionsAt(db: Kysely<DB>, tenantId: string, mailbo
   const out: MessageVersion[] = [];
   for (let i = 0; i < itemIds.length; i += 500) {
     const ids = itemIds.slice(i, i + 500);
-    const rows = await db
-      .selectFrom('vault_versions as v')
-      .innerJoin(
-        (eb) =>
-          eb
-            .selectFrom('vault_versions')
-            .select((e) => ['item_id', e.fn.max('seq').as('seq')])
-            .where('tenant_id', '=', tenantId)
-            .where('mailbox_id', '=', mailboxId)
-            .where('item_kind', '=', 'message')
-            .where('item_id', 'in', ids)
-            .where('at', '<=', at)
-            .groupBy('item_id')
-            .as('l'),
-        (j) => j.onRef('l.seq', '=', 'v.seq'),
-      )
+    const rows = await latestVersions(db, tenantId, mailboxId, { itemKind: 'message', itemIds: ids, at })
       .select(['v.item_id', 'v.op', 'v.folder_id', 'v.props', 'v.mime_sha256', 'v.at'])
       .orderBy('v.item_id')
       .execute();
