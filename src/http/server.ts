@@ -49,15 +49,8 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
     patterns.push(route.url.toLowerCase().split('/').filter(Boolean));
   });
 
-  // 1. request-id and client-request-id on every response.
-  app.addHook('onRequest', (req, reply, done) => {
-    const client = req.headers['client-request-id'];
-    req.clientRequestId = typeof client === 'string' && client.length > 0 && client.length <= 200 ? client : req.id;
-    reply.header('request-id', req.id);
-    reply.header('client-request-id', req.clientRequestId);
-    done();
-  });
-
+  // 1. request-id and client-request-id on every response: stamped by the first hook of every route
+  // (below), and by sendError for answers that no route gave (404, 405, framework errors).
   // 2. authentication (Graph and emulator routes), 4. authorization: attached to each route when it is
   // registered, with its config in hand, so no request pays for looking its route options up.
   const authenticateHook = (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
@@ -98,10 +91,26 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
     const config = (route.config ?? {}) as FastifyContextConfig;
     const isGraph = GRAPH_PREFIX.test(route.url);
     const hooks = <T>(h: T | T[] | undefined): T[] => (h === undefined ? [] : Array.isArray(h) ? h : [h]);
+    const guard = guardHook(config, isGraph);
+    type Hook = (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
+    let first: Hook = (req, reply, done) => {
+      stampIds(req, reply);
+      done();
+    };
     if (!config.public && (isGraph || route.url.startsWith('/_mailvault'))) {
-      route.onRequest = [...hooks(route.onRequest), authenticateHook] as typeof route.onRequest;
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      const bodiless = methods.every((m) => m === 'GET' || m === 'HEAD' || m === 'DELETE');
+      // Without a body to wait for, authentication and authorization run in the one first hook.
+      first = (req, reply, done) => {
+        stampIds(req, reply);
+        authenticateHook(req, reply, (err) => (err || !bodiless ? done(err) : guard(req, reply, done)));
+      };
+      route.onRequest = [first, ...hooks(route.onRequest)] as typeof route.onRequest;
+      if (bodiless) return;
+    } else {
+      route.onRequest = [first, ...hooks(route.onRequest)] as typeof route.onRequest;
     }
-    route.preHandler = [...hooks(route.preHandler), guardHook(config, isGraph)] as typeof route.preHandler;
+    route.preHandler = [...hooks(route.preHandler), guard] as typeof route.preHandler;
   });
 
   // 3. bodies: JSON (prototype keys refused), text for MIME uploads; any other type is a 415
@@ -147,6 +156,13 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
   return app;
 }
 
+function stampIds(req: FastifyRequest, reply: FastifyReply): void {
+  const client = req.headers['client-request-id'];
+  req.clientRequestId = typeof client === 'string' && client.length > 0 && client.length <= 200 ? client : req.id;
+  reply.header('request-id', req.id);
+  reply.header('client-request-id', req.clientRequestId);
+}
+
 function decodeSafe(s: string): string {
   try {
     return decodeURIComponent(s);
@@ -173,7 +189,7 @@ async function authenticate(core: Core, req: FastifyRequest): Promise<Principal>
   const m = /^Bearer\s+(\S+)$/i.exec(header);
   if (!m) throw errors.unauthenticated('Access token validation failure: the Authorization header must be Bearer <token>.', { headers: { 'WWW-Authenticate': 'Bearer' } });
   try {
-    return await core.verifier.verify(m[1]);
+    return await core.verifier.verify(m[1], header);
   } catch (error) {
     const message = error instanceof TokenError ? error.message : 'Access token validation failure.';
     throw errors.unauthenticated(message, { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
@@ -214,10 +230,7 @@ function toGraphError(error: unknown, req: FastifyRequest): GraphError {
 
 export function sendError(req: FastifyRequest, reply: FastifyReply, error: GraphError): FastifyReply {
   const requestId = req.id;
-  if (!reply.hasHeader('request-id')) {
-    reply.header('request-id', requestId);
-    reply.header('client-request-id', req.clientRequestId ?? requestId);
-  }
+  if (!reply.hasHeader('request-id')) stampIds(req, reply);
   for (const [k, v] of Object.entries(error.extra.headers ?? {})) reply.header(k, v);
   const body: Record<string, unknown> = { code: error.code, message: error.message };
   if (error.extra.target !== undefined) body.target = error.extra.target;
