@@ -56,6 +56,12 @@ export class Tenants {
     return row;
   }
 
+  /** The cached row, if it is current; no I/O. */
+  peek(tenantId: string): TenantRow | undefined {
+    const hit = this.cache.get(tenantId);
+    return hit !== undefined && Date.now() - hit.at < this.ttlMs ? hit.row : undefined;
+  }
+
   isCached(tenantId: string): boolean {
     const hit = this.cache.get(tenantId);
     return hit !== undefined && Date.now() - hit.at < this.ttlMs;
