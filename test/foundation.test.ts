@@ -77,3 +77,11 @@ test('the clock moves forward only', async () => {
   const noToken = await s.request('GET', '/_mailvault/clock', { token: null });
   expectGraphError(noToken, 401, 'InvalidAuthenticationToken');
 });
+
+test('Prefer: include-unknown-enum-members is acknowledged with Preference-Applied', async () => {
+  const plain = await s.request('GET', '/v1.0/solutions/backupRestore');
+  assert.equal(plain.headers.get('preference-applied'), null);
+  const r = await s.request('GET', '/v1.0/solutions/backupRestore', { headers: { prefer: 'include-unknown-enum-members' } });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('preference-applied'), 'include-unknown-enum-members');
+});

@@ -53,16 +53,18 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
   // (below), and by sendError for answers that no route gave (404, 405, framework errors).
   // 2. authentication (Graph and emulator routes), 4. authorization: attached to each route when it is
   // registered, with its config in hand, so no request pays for looking its route options up.
-  const authenticateHook = (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+  const authenticateHook = (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     const url = req.url;
     const finish = (principal: Principal) => {
       const prefer = req.headers.prefer;
+      const unknownMembers = prefer !== undefined && /(^|,)\s*include-unknown-enum-members\s*(,|$)/i.test(String(prefer));
+      if (unknownMembers) reply.header('Preference-Applied', 'include-unknown-enum-members');
       req.graph = {
         principal,
         tenantId: principal.tenantId,
         version: url.charCodeAt(1) === 98 /* b */ || url.charCodeAt(1) === 66 ? 'beta' : 'v1.0',
         origin: `${req.protocol}://${req.headers.host ?? `${core.config.host}:${core.config.port}`}`,
-        includeUnknownEnumMembers: prefer !== undefined && /(^|,)\s*include-unknown-enum-members\s*(,|$)/i.test(String(prefer)),
+        includeUnknownEnumMembers: unknownMembers,
       };
       done();
     };
