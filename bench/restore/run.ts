@@ -7,7 +7,7 @@
  *
  *   BENCH_RESTORE_ITEMS   messages in the mailbox (default 100000; 1000000 for the memory check)
  *
- * The server runs in this process on a file-backed SQLite store (WAL, synchronous=FULL), as `serve` does.
+ * The server runs in this process on a file-backed SQLite store (WAL, fdatasync before acknowledging), as `serve` does.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';

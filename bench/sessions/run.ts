@@ -73,7 +73,7 @@ try {
         target: 0.7,
       },
     };
-    console.log(`sessions: ${CONNECTIONS} connections, median of ${ROUNDS} alternating ${DURATION}s rounds; creates are durable (WAL, synchronous=FULL, group commit)`);
+    console.log(`sessions: ${CONNECTIONS} connections, median of ${ROUNDS} alternating ${DURATION}s rounds; creates are durable (WAL fdatasync before every 201, group commit)`);
     for (const [name, c] of Object.entries(cases)) {
       await load({ ...c.mailvault, duration: 2 }); // warm-up: JIT and caches
       await load({ ...c.baseline, duration: 1 });
