@@ -18,7 +18,7 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { mintToken } from '../../src/identity/tokens.js';
 import type { MailService } from '../../src/mail/service.js';
-import type { MessageRecord, MessageSnapshot } from '../../src/mail/model.js';
+import { receivedMessage, type MessageRecord, type MessageSnapshot } from '../../src/mail/model.js';
 
 const ITEMS = Number(process.env.BENCH_RESTORE_ITEMS ?? 100_000);
 const CHUNK = 2000;
@@ -65,31 +65,17 @@ try {
       const sender = `sender${i % 50}@fabrikam.example`;
       mimes.push(Buffer.from(`From: <${sender}>\r\nTo: <bench@contoso.example>\r\nSubject: ${subject}\r\nMessage-ID: <r${i}@fabrikam.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nThe numbers of report ${i} are ${i * 7}.\r\n`));
       const who = { emailAddress: { name: `Sender ${i % 50}`, address: sender } };
-      snaps.push({
-        subject,
-        bodyPreview: `The numbers of report ${i} are ${i * 7}.`,
-        bodyContentType: 'text',
-        from: who,
-        sender: who,
-        toRecipients: [{ emailAddress: { name: 'Bench Mailbox', address: 'bench@contoso.example' } }],
-        ccRecipients: [],
-        bccRecipients: [],
-        replyTo: [],
-        receivedDateTime: now,
-        sentDateTime: now,
-        createdDateTime: now,
-        importance: 'normal',
-        isRead: false,
-        isDraft: false,
-        isReadReceiptRequested: false,
-        isDeliveryReceiptRequested: false,
-        inferenceClassification: 'focused',
-        flag: { flagStatus: 'notFlagged' },
-        categories: [],
-        internetMessageId: `<r${i}@fabrikam.example>`,
-        conversationId: `AAQkAG${crypto.createHash('sha256').update(String(i)).digest('base64url').slice(0, 32)}`,
-        hasAttachments: false,
-      });
+      snaps.push(
+        receivedMessage({
+          at: now,
+          subject,
+          bodyPreview: `The numbers of report ${i} are ${i * 7}.`,
+          from: who,
+          toRecipients: [{ emailAddress: { name: 'Bench Mailbox', address: 'bench@contoso.example' } }],
+          internetMessageId: `<r${i}@fabrikam.example>`,
+          conversationId: `AAQkAG${crypto.createHash('sha256').update(String(i)).digest('base64url').slice(0, 32)}`,
+        }),
+      );
     }
     await core.store.write(async (trx) => {
       const hashes = await mail.putBlobs(trx, mimes);

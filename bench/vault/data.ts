@@ -6,25 +6,12 @@ import path from 'node:path';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { MailService } from '../../src/mail/service.js';
-import type { MessageRecord, MessageSnapshot } from '../../src/mail/model.js';
+import { receivedMessage, type MessageRecord, type MessageSnapshot } from '../../src/mail/model.js';
 import { newItemId } from '../../src/mail/ids.js';
 
-export function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)],
-  };
-}
-export type Rng = ReturnType<typeof prng>;
+import { prng, type Rng } from '../../src/mail/prng.js';
+
+export { prng, type Rng };
 
 const WORDS = ['quarterly', 'report', 'budget', 'invoice', 'meeting', 'launch', 'plan', 'review', 'contract', 'offsite', 'forecast', 'security', 'training', 'roadmap', 'design', 'pricing', 'update', 'status', 'customer', 'feedback', 'hiring', 'travel', 'expenses', 'partner', 'webinar', 'inventory', 'renewal', 'draft', 'final', 'notes'];
 
@@ -45,31 +32,17 @@ const recipient = (n: number) => ({ emailAddress: { name: `${cap(person(n).first
 /** A complete message snapshot (what MailChange.props carries for a message). */
 export function snapshot(r: Rng, now: string, o: { senders: number; subject?: string; attachmentRate?: number }): MessageSnapshot {
   const from = recipient(r.int(o.senders));
-  return {
+  return receivedMessage({
+    at: now,
     subject: o.subject ?? subjectFor(r),
     bodyPreview: `Hello, this is about ${subjectFor(r).toLowerCase()} and a few other things worth reading.`,
-    bodyContentType: 'text',
     from,
-    sender: from,
     toRecipients: Array.from({ length: 1 + r.int(3) }, () => recipient(r.int(o.senders))),
     ccRecipients: r.next() < 0.3 ? [recipient(r.int(o.senders))] : [],
-    bccRecipients: [],
-    replyTo: [],
-    receivedDateTime: now,
-    sentDateTime: now,
-    createdDateTime: now,
-    importance: 'normal',
-    isRead: false,
-    isDraft: false,
-    isReadReceiptRequested: false,
-    isDeliveryReceiptRequested: false,
-    inferenceClassification: 'focused',
-    flag: { flagStatus: 'notFlagged' },
-    categories: [],
     internetMessageId: `<${crypto.randomUUID()}@example.test>`,
     conversationId: `conv-${r.int(1e9)}`,
     hasAttachments: r.next() < (o.attachmentRate ?? 0.2),
-  };
+  });
 }
 
 let corpus: string | undefined;

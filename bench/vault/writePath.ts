@@ -6,6 +6,7 @@
  */
 import crypto from 'node:crypto';
 import type { MailChange } from '../../src/core.js';
+import { receivedMessage } from '../../src/mail/model.js';
 import { vaultContext } from '../../src/vault/area.js';
 import { catchUpIndex } from '../../src/vault/indexer.js';
 import { benchApp } from './data.js';
@@ -26,32 +27,19 @@ function restored(tenantId: string, mailboxId: string, at: string, i: number): M
     mimeSha256: crypto.createHash('sha256').update(String(i)).digest('hex'),
     isDraft: false,
     props: {
-      subject: `Quarterly report ${i}`,
-      bodyPreview: `The numbers of report ${i} are ${i * 7}.`,
-      bodyContentType: 'text',
-      from: who,
-      sender: who,
-      toRecipients: [{ emailAddress: { name: 'Bench Mailbox', address: 'bench@contoso.example' } }],
-      ccRecipients: [],
-      bccRecipients: [],
-      replyTo: [],
-      receivedDateTime: at,
-      sentDateTime: at,
-      createdDateTime: at,
+      ...receivedMessage({
+        at,
+        subject: `Quarterly report ${i}`,
+        bodyPreview: `The numbers of report ${i} are ${i * 7}.`,
+        from: who,
+        toRecipients: [{ emailAddress: { name: 'Bench Mailbox', address: 'bench@contoso.example' } }],
+        internetMessageId: `<r${i}@fabrikam.example>`,
+        conversationId: `AAQkAGI2conv${i}`,
+        hasAttachments: i % 5 === 0,
+      }),
       lastModifiedDateTime: at,
       changeKey: 'CQAAABYAAAC',
       parentFolderId: 'inbox',
-      importance: 'normal',
-      isRead: false,
-      hasAttachments: i % 5 === 0,
-      internetMessageId: `<r${i}@fabrikam.example>`,
-      conversationId: `AAQkAGI2conv${i}`,
-      flag: { flagStatus: 'notFlagged' },
-      categories: [],
-      inferenceClassification: 'focused',
-      isDraft: false,
-      isReadReceiptRequested: false,
-      isDeliveryReceiptRequested: false,
       webLink: `https://outlook.office365.com/owa/?ItemID=AAMkAGI2bench${i}`,
     },
   };

@@ -10,6 +10,7 @@ import { bytesFor, newItemId } from './ids.js';
 import { summarizeMime } from './mime.js';
 import { snapshotFromSummary } from './messages.js';
 import type { MessageRecord } from './model.js';
+import { prng, type Rng } from './prng.js';
 
 export const DEMO_DOMAIN = 'mailvault.demo';
 
@@ -37,23 +38,6 @@ export const DEMO_GROUPS: Array<{ n: number; displayName: string; nickname: stri
 
 export const DEMO_MESSAGES_PER_USER = 300;
 
-/** mulberry32: small, fast, good enough for demo data. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)],
-    bytes: (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(next() * 256))),
-  };
-}
 
 const TOPICS = ['Q3 sales review', 'Mark 8 launch plan', 'Budget for the Contoso account', 'Team offsite in Seattle', 'New hire onboarding', 'Website refresh', 'Quarterly OKRs', 'Customer feedback from Fabrikam', 'Trade show booth', 'Pricing update', 'Security training', 'Holiday schedule', 'Design review: retail displays', 'Supplier contract renewal', 'Weekly status', 'Product roadmap', 'Expense reports', 'Press release draft', 'Inventory forecast', 'Partner webinar'];
 const OPENERS = ['Hi all,', 'Hello,', 'Hi team,', 'Good morning,', 'Hey,', 'Dear colleagues,'];
@@ -75,9 +59,9 @@ const SENTENCES = [
   'We are still waiting for approval from finance on the second phase.',
 ];
 const ATTACHMENTS = [
-  { name: 'forecast.csv', type: 'text/csv', make: (r: ReturnType<typeof prng>) => 'month,units,revenue\n' + Array.from({ length: 12 }, (_, i) => `${i + 1},${100 + r.int(900)},${1000 + r.int(9000)}`).join('\n') + '\n' },
-  { name: 'agenda.txt', type: 'text/plain', make: (r: ReturnType<typeof prng>) => Array.from({ length: 5 }, (_, i) => `${i + 1}. ${r.pick(TOPICS)}`).join('\n') + '\n' },
-  { name: 'notes.md', type: 'text/markdown', make: (r: ReturnType<typeof prng>) => `# Notes\n\n- ${r.pick(SENTENCES)}\n- ${r.pick(SENTENCES)}\n` },
+  { name: 'forecast.csv', type: 'text/csv', make: (r: Rng) => 'month,units,revenue\n' + Array.from({ length: 12 }, (_, i) => `${i + 1},${100 + r.int(900)},${1000 + r.int(9000)}`).join('\n') + '\n' },
+  { name: 'agenda.txt', type: 'text/plain', make: (r: Rng) => Array.from({ length: 5 }, (_, i) => `${i + 1}. ${r.pick(TOPICS)}`).join('\n') + '\n' },
+  { name: 'notes.md', type: 'text/markdown', make: (r: Rng) => `# Notes\n\n- ${r.pick(SENTENCES)}\n- ${r.pick(SENTENCES)}\n` },
 ];
 
 const START = Date.parse('2026-06-01T08:00:00Z');

@@ -54,6 +54,36 @@ export interface MessageSnapshot {
   parentFolderId?: string;
 }
 
+/**
+ * A received message as most mail is: unread, unflagged, uncategorized, normal importance, no cc/bcc,
+ * received, sent and created at `at`; the caller gives what makes it this message.
+ */
+export function receivedMessage(
+  p: Pick<MessageSnapshot, 'subject' | 'bodyPreview' | 'from' | 'toRecipients' | 'internetMessageId' | 'conversationId'> & Partial<MessageSnapshot> & { at: string },
+): MessageSnapshot {
+  const { at, ...given } = p;
+  return {
+    bodyContentType: 'text',
+    sender: p.from,
+    ccRecipients: [],
+    bccRecipients: [],
+    replyTo: [],
+    receivedDateTime: at,
+    sentDateTime: at,
+    createdDateTime: at,
+    importance: 'normal',
+    isRead: false,
+    isDraft: false,
+    isReadReceiptRequested: false,
+    isDeliveryReceiptRequested: false,
+    inferenceClassification: 'focused',
+    flag: emptyFlag(),
+    categories: [],
+    hasAttachments: false,
+    ...given,
+  };
+}
+
 /** A message as the service hands it to other areas. */
 export interface MessageRecord {
   id: string;
