@@ -13,6 +13,7 @@ import type { DB } from '../../store/schema.js';
 import { findUser } from '../directory.js';
 import { isPlausibleId } from '../ids.js';
 import { WELL_KNOWN_FOLDERS, type DirectoryGroup, type DirectoryUser, type FolderRecord, type MessageRecord } from '../model.js';
+import { folderFromRow } from '../items.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT';
 
@@ -72,16 +73,7 @@ export async function resolveFolder(db: Kysely<DB>, mb: MailboxRef, key: string)
   }
   const r = await q.executeTakeFirst();
   if (!r) throw errors.errorItemNotFound('The specified object was not found in the store.');
-  return {
-    row: true,
-    id: r.id,
-    displayName: r.display_name,
-    parentFolderId: r.parent_id,
-    wellKnownName: r.well_known_name as FolderRecord['wellKnownName'],
-    isHidden: r.is_hidden === 1,
-    createdDateTime: r.created_at,
-    lastModifiedDateTime: r.modified_at,
-  };
+  return { row: true, ...folderFromRow(r) };
 }
 
 export function checkMessageId(id: string): void {
