@@ -6,6 +6,7 @@
  * the restore, and the ratio. Targets: ≥ 20,000 items/s, ≥ 0.3 of the copy, RSS growth < 100 MB.
  *
  *   BENCH_RESTORE_ITEMS   messages in the mailbox (default 100000; 1000000 for the memory check)
+ *   BENCH_RESTORE_PROFILE 1 = writes a CPU profile of the restore (create to completed) to ./restore.cpuprofile
  *
  * The server runs in this process on a file-backed SQLite store (WAL, fdatasync before acknowledging), as `serve` does.
  */
@@ -113,6 +114,14 @@ try {
   const hwm = resetPeakRss();
   let peak = rssBefore;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  let profiler: import('node:inspector/promises').Session | undefined;
+  if (process.env.BENCH_RESTORE_PROFILE === '1') {
+    const inspector = await import('node:inspector/promises');
+    profiler = new inspector.Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   const cpu0 = process.cpuUsage();
   t = performance.now();
   const session = await call('POST', '/v1.0/solutions/backupRestore/exchangeRestoreSessions', {
@@ -126,6 +135,11 @@ try {
   }
   const restoreMs = performance.now() - t;
   const cpu = process.cpuUsage(cpu0);
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    fs.writeFileSync('restore.cpuprofile', JSON.stringify(profile));
+    profiler.disconnect();
+  }
   const mem = process.memoryUsage();
   global.gc?.();
   const kept = process.memoryUsage().heapUsed;
