@@ -19,6 +19,8 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { mintToken } from '../../src/identity/tokens.js';
 import type { MailService } from '../../src/mail/service.js';
+import { vaultContext } from '../../src/vault/area.js';
+import { catchUpIndex } from '../../src/vault/indexer.js';
 import { receivedMessage, type MessageRecord, type MessageSnapshot } from '../../src/mail/model.js';
 
 const ITEMS = Number(process.env.BENCH_RESTORE_ITEMS ?? 100_000);
@@ -100,6 +102,8 @@ try {
   }
   core.clock.advance(15 * 60_000);
   await core.scheduler.runDue();
+  // The restore starts with the keyword index up to date (ticks while the capture is busy index a batch only).
+  await catchUpIndex(vaultContext(core));
 
   // The restore, as a client runs it.
   const token = await mintToken(core.key, { tenantId });
@@ -145,6 +149,12 @@ try {
   const kept = process.memoryUsage().heapUsed;
   clearInterval(sampler);
   if (hwm) peak = Math.max(peak, peakRss());
+  // What the restore left to the keyword index (it catches up on quiet ticks, or when a search comes).
+  const icpu0 = process.cpuUsage();
+  t = performance.now();
+  const indexed = await catchUpIndex(vaultContext(core));
+  const indexMs = performance.now() - t;
+  const icpu = process.cpuUsage(icpu0);
   const artifact = await core.store.db.selectFrom('restore_artifacts').select(['status', 'restored_item_count']).where('tenant_id', '=', tenantId).where('session_id', '=', session.id).executeTakeFirstOrThrow();
   if (artifact.status !== 'succeeded' || artifact.restored_item_count !== ITEMS) throw new Error(`restore ended ${artifact.status} with ${artifact.restored_item_count} items`);
   const live = await core.store.db.selectFrom('messages').select((e) => e.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).where('mailbox_id', '=', user.id).executeTakeFirstOrThrow();
@@ -171,6 +181,7 @@ try {
   console.log(`restore: in place, ${ITEMS} deleted messages of a protected mailbox (SQLite file, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)})`);
   console.log(`  restore session           ${(restoreMs / 1000).toFixed(2)} s  ${restoreRate.toFixed(0)} items/s  cpu ${cpuS(cpu)} s  peak RSS +${mb(growth)} (from ${mb(rssBefore)})`);
   console.log(`  memory after the restore: rss ${mb(mem.rss)}, V8 heap ${mb(mem.heapUsed)} used of ${mb(mem.heapTotal)} (${mb(kept)} after a full GC), external ${mb(mem.external)}`);
+  console.log(`  keyword index catch-up    ${(indexMs / 1000).toFixed(2)} s  ${indexed} versions left by the restore  cpu ${cpuS(icpu)} s`);
   console.log(`  INSERT ... SELECT copy    ${(copyMs / 1000).toFixed(2)} s  ${copyRate.toFixed(0)} rows/s   cpu ${cpuS(ccpu)} s`);
   console.log(`  ratio ${ratio.toFixed(2)} (target ≥ 0.30) ${ratio >= 0.3 ? 'MET' : 'NOT MET'}; items/s target ≥ 20000 ${restoreRate >= 20_000 ? 'MET' : 'NOT MET'}; RSS growth target < 100 MB ${growth < 100 * 1024 * 1024 ? 'MET' : 'NOT MET'}`);
 } finally {

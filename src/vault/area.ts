@@ -10,7 +10,7 @@ import type { VaultContext } from './context.js';
 import { keywordIndex } from './keywordIndex.js';
 import { onMailChanged, onProtectionChanged } from './capture.js';
 import { loadHints, makeDuePoints } from './restorePoints.js';
-import { catchUpIndex } from './indexer.js';
+import { indexOnTick } from './indexer.js';
 import { collectGarbage, GC_INTERVAL_MS } from './gc.js';
 import { createVaultService } from './service.js';
 import { vaultRoutes } from './routes.js';
@@ -32,14 +32,14 @@ function contextOf(core: Core): VaultContext {
 export const vaultArea: Area = {
   name: 'vault',
   async setup(core) {
-    const ctx: VaultContext = { core, index: keywordIndex(core.store.dialect), everProtected: new Set(), dirty: new Map(), unindexed: true, lastGc: undefined };
+    const ctx: VaultContext = { core, index: keywordIndex(core.store.dialect), everProtected: new Set(), dirty: new Map(), unindexed: true, capturedSinceTick: false, lastGc: undefined };
     contexts.set(core, ctx);
     core.services.vault = createVaultService(ctx);
     core.events.protectionChanged.on((trx, events) => onProtectionChanged(ctx, trx, events));
     core.events.mailChanged.on((trx, events) => onMailChanged(ctx, trx, events));
     await loadHints(ctx);
     core.scheduler.register('vault.index', async () => {
-      await catchUpIndex(ctx);
+      await indexOnTick(ctx);
     });
     core.scheduler.register('vault.restorePoints', async (now) => {
       await makeDuePoints(ctx, now);

@@ -103,7 +103,10 @@ export async function appendVersions(ctx: VaultContext, trx: Trx, rows: NewVersi
     if (onlyIfProtected) params.push(part[0].tenantId, part[0].mailboxId);
     await trx.executeQuery(CompiledQuery.raw(insertText(dialect, part.length, onlyIfProtected), params));
   }
-  if (rows.length > 0) ctx.unindexed = true;
+  if (rows.length > 0) {
+    ctx.unindexed = true;
+    ctx.capturedSinceTick = true;
+  }
 }
 
 export async function onMailChanged(ctx: VaultContext, trx: Trx, events: MailChange[]): Promise<void> {

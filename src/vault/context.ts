@@ -18,6 +18,8 @@ export interface VaultContext {
   dirty: Map<string, string | null>;
   /** Versions may have been appended that the keyword index has not seen yet. */
   unindexed: boolean;
+  /** Versions were appended since the indexer's previous scheduler tick (the capture is busy). */
+  capturedSinceTick: boolean;
   /** The indexer run in progress, if any. */
   indexing?: Promise<number>;
   /** The latest garbage collection, for GET /_mailvault/vault/gc. */
