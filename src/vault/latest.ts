@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from '../store/schema.js';
 
 /**
@@ -18,7 +18,8 @@ export function latestVersions(
         .select((e) => ['item_id', e.fn.max('seq').as('seq')])
         .where('tenant_id', '=', tenantId)
         .where('mailbox_id', '=', mailboxId);
-      if (o.itemKind) q = q.where('item_kind', '=', o.itemKind);
+      // A literal, so the planner can use the folder versions' partial index (304).
+      if (o.itemKind) q = q.where('item_kind', '=', sql.lit(o.itemKind));
       if (o.itemIds) q = q.where('item_id', 'in', o.itemIds);
       if (o.at) q = q.where('at', '<=', o.at);
       if (o.afterId !== undefined) q = q.where('item_id', '>', o.afterId);

@@ -34,7 +34,9 @@ export async function latestPage(
   afterId: string | undefined,
   limit: number,
 ): Promise<{ items: ItemVersion[]; last: string | undefined }> {
-  const rows = await latestVersions(db, tenantId, mailboxId, { itemKind: kind, at, afterId, limit })
+  // Every id is after '': with a lower bound on the id even the first page streams through the item
+  // index and stops at the limit, instead of grouping the whole mailbox's versions at `at` first.
+  const rows = await latestVersions(db, tenantId, mailboxId, { itemKind: kind, at, afterId: afterId ?? '', limit })
     .select(['v.item_id', 'v.op', 'v.folder_id', 'v.props', 'v.mime_sha256', 'v.at'])
     .orderBy('v.item_id')
     .execute();

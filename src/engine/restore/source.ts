@@ -61,10 +61,10 @@ async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: stri
 
 /** The next page of the whole mailbox at `at`, after item `after`. */
 export function mailboxPage(trx: Trx, dialect: string, tenantId: string, mailboxId: string, at: string, after: string | null, limit: number): Promise<SourceRow[]> {
-  const afterCond = after === null ? sql`` : sql`and item_id > ${after}`;
+  // Every id is after '': the bound keeps even the first page on the item index (streamed up to the limit).
   const latest = sql`
     select item_id, max(seq) as seq from vault_versions
-    where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and item_kind = 'message' and at <= ${at} ${afterCond}
+    where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and item_kind = 'message' and at <= ${at} and item_id > ${after ?? ''}
     group by item_id order by item_id limit ${limit}`;
   return page(trx, dialect, tenantId, mailboxId, latest);
 }

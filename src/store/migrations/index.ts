@@ -4,6 +4,7 @@ import { schema001 } from './001_schema.js';
 import { vault301 } from './301_vault.js';
 import { vault302 } from './302_vault_indexes.js';
 import { vault303 } from './303_vault_fts_tokens.js';
+import { vault304 } from './304_vault_folder_versions.js';
 import { userProps101 } from './101_user_props.js';
 import { protectionDue201 } from './201_protection_due.js';
 import { restoreSessionCounts401 } from './401_restore_session_counts.js';
@@ -20,6 +21,7 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '301_vault': vault301(dialect),
     '302_vault_indexes': vault302(),
     '303_vault_fts_tokens': vault303(dialect),
+    '304_vault_folder_versions': vault304(),
     '401_restore_session_counts': restoreSessionCounts401(),
   };
 }
