@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
 import type { DB } from './schema.js';
 import type { DialectName } from './dialect.js';
 import { migrations } from './migrations/index.js';
@@ -23,6 +23,11 @@ interface PendingWrite {
   reject: (reason: unknown) => void;
 }
 
+/** The statements group commit runs around each write of a batch. */
+const SAVEPOINT = 'savepoint w';
+const RELEASE = 'release savepoint w';
+const ROLLBACK_TO = 'rollback to savepoint w';
+
 /**
  * The metadata store. Reads go through `db`; every change goes through `write()`, which is
  * group-committed: concurrent writes share one transaction (each in its own savepoint, so one
@@ -36,6 +41,8 @@ export class Store {
   private queue: PendingWrite[] = [];
   private draining = false;
   private closed = false;
+  /** The transaction of the batch being run, and what runs when it ends (see `afterTransaction`). */
+  private current: { trx: Trx; ended: Array<() => void> } | undefined;
 
   private constructor(
     readonly dialect: DialectName,
@@ -45,6 +52,8 @@ export class Store {
     private readonly extraClose: () => Promise<void>,
     /** Makes every committed transaction durable (no-op where the commit itself already is). */
     private readonly sync: () => Promise<void> = async () => {},
+    /** SQLite: the writer connection's prepared statements, for `run` and the savepoints. */
+    private readonly writerStatements?: StatementCache,
   ) {}
 
   private syncing = new Set<Promise<void>>();
@@ -71,7 +80,8 @@ export class Store {
     // Checkpoints run inside COMMIT on the event loop: fewer, larger ones copy each hot page once.
     writerConn.pragma('wal_autocheckpoint = 10000');
     writerConn.pragma('cache_size = -32000');
-    const writer = new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingStatements(writerConn) }) });
+    const writerStatements = cachingStatements(writerConn);
+    const writer = new Kysely<DB>({ dialect: new SqliteDialect({ database: writerStatements }) });
     let reader = writer;
     let readerConn: Database.Database | undefined;
     const store0 = new Store('sqlite', writer, writer, async () => {});
@@ -91,6 +101,7 @@ export class Store {
         await wal?.close();
       },
       wal?.sync,
+      writerStatements,
     );
   }
 
@@ -119,28 +130,51 @@ export class Store {
     });
   }
 
+  /**
+   * Runs `fn` synchronously as soon as the transaction of the write that holds `trx` has ended
+   * (committed, or rolled back), before any write of it is acknowledged: for caches of rows the
+   * write changes, so that no read after the acknowledgement finds the old row.
+   */
+  afterTransaction(trx: Trx, fn: () => void): void {
+    if (this.current?.trx !== trx) throw new Error('afterTransaction needs the transaction of a running write');
+    this.current.ended.push(fn);
+  }
+
+  /**
+   * Runs one statement whose SQL text is fixed (compiled once for this dialect) inside a write. On
+   * SQLite it runs the writer connection's prepared statement directly: the batch holds that
+   * connection, and Kysely's executor would cost more than a small insert itself.
+   */
+  async run(trx: Trx, text: string, parameters: readonly unknown[]): Promise<void> {
+    if (this.current?.trx !== trx) throw new Error('run needs the transaction of a running write');
+    if (this.writerStatements) this.writerStatements.prepare(text).run(parameters);
+    else await trx.executeQuery(CompiledQuery.raw(text, parameters as unknown[]));
+  }
+
   private async drain(): Promise<void> {
     this.draining = true;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, 512);
         const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+        const ended: Array<() => void> = [];
         try {
           await this.writer.transaction().execute(async (trx) => {
+            this.current = { trx, ended };
             if (batch.length === 1) {
               // A lone write needs no savepoint: its failure rolls the transaction back.
               outcomes.push({ ok: true, value: await batch[0].fn(trx) });
               return;
             }
             for (const item of batch) {
-              await sql`savepoint w`.execute(trx);
+              await this.control(trx, SAVEPOINT);
               try {
                 const value = await item.fn(trx);
-                await sql`release savepoint w`.execute(trx);
+                await this.control(trx, RELEASE);
                 outcomes.push({ ok: true, value });
               } catch (error) {
-                await sql`rollback to savepoint w`.execute(trx);
-                await sql`release savepoint w`.execute(trx);
+                await this.control(trx, ROLLBACK_TO);
+                await this.control(trx, RELEASE);
                 outcomes.push({ ok: false, error });
               }
             }
@@ -152,6 +186,9 @@ export class Store {
           }
           for (const item of batch) item.reject(error);
           continue;
+        } finally {
+          this.current = undefined;
+          for (const fn of ended) fn();
         }
         const settle = () =>
           batch.forEach((item, i) => {
@@ -168,6 +205,12 @@ export class Store {
     }
   }
 
+  /** A savepoint statement: on SQLite straight on the writer connection, which the batch holds. */
+  private async control(trx: Trx, text: string): Promise<void> {
+    if (this.writerStatements) this.writerStatements.prepare(text).run();
+    else await trx.executeQuery(CompiledQuery.raw(text));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     while (this.draining || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
@@ -176,6 +219,8 @@ export class Store {
     await this.writer.destroy();
   }
 }
+
+type StatementCache = ReturnType<typeof cachingStatements>;
 
 /**
  * Kysely prepares every query anew; preparing costs more than running a small query. Statements are
