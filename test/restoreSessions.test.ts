@@ -405,6 +405,30 @@ describe('delete', () => {
     }
     expectGraphError(await s.request('DELETE', `${BASE}/restoreSessions/xyz`), 400, 'InvalidRestoreSessionId');
   });
+
+  test('GET by id shows each acknowledged change at once: PATCH, activate, a progress update, DELETE', async () => {
+    const id = await newSession({ mailboxRestoreArtifacts: [{ restorePoint: { id: RP1 }, destinationType: 'inPlace' }] });
+    const read = async () => (await get(`${SESSIONS}/${id}`)).body;
+    assert.deepEqual((await read()).restoreSessionArtifactCount, count(1));
+    const patched = await s.request('PATCH', `${SESSIONS}/${id}`, { body: { 'mailboxRestoreArtifacts@delta': [{ restorePoint: { id: RP2 }, destinationType: 'inPlace' }] } });
+    assert.equal(patched.status, 200, patched.text);
+    const afterPatch = await read();
+    assert.deepEqual(afterPatch.restoreSessionArtifactCount, count(2));
+    assert.equal(afterPatch.lastModifiedDateTime, patched.body.lastModifiedDateTime);
+    assert.equal((await s.request('POST', `${BASE}/restoreSessions/${id}/activate`)).status, 200);
+    assert.deepEqual([(await read()).status, (await read()).restoreSessionArtifactCount], ['activating', count(2, 0, 2, 0)]);
+    const [a] = await artifactsOf(id);
+    await s.app.core.store.write(async (trx) => {
+      await trx.updateTable('restore_artifacts').set({ status: 'inProgress' }).where('id', '=', a.id).execute();
+      await service.refreshSession(trx, s.tenantId, id);
+    });
+    assert.deepEqual([(await read()).status, (await read()).restoreSessionArtifactCount], ['active', count(2, 0, 2, 0)]);
+
+    const draft = await newSession();
+    assert.equal((await get(`${SESSIONS}/${draft}`)).status, 200);
+    assert.equal((await s.request('DELETE', `${SESSIONS}/${draft}`)).status, 204);
+    expectGraphError(await get(`${SESSIONS}/${draft}`), 404, 'RestoreSessionNotFound');
+  });
 });
 
 describe('activate and the §8.6 transitions', () => {

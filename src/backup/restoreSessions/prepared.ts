@@ -1,12 +1,10 @@
 /**
- * The hot queries of restore sessions (create, read by id), compiled by Kysely once per store and
+ * The hot statements of restore sessions (create, read by id), compiled by Kysely once per store and
  * then run with fresh parameters: building and compiling a query costs more than SQLite running it.
  */
-import { CompiledQuery, type Kysely } from 'kysely';
-import type { DB } from '../../store/schema.js';
+import { CompiledQuery } from 'kysely';
+import type { Reader, Store, Trx } from '../../store/store.js';
 import type { ArtifactRow, SessionRow } from './wire.js';
-
-type Executor = Pick<Kysely<DB>, 'executeQuery'>;
 
 const SESSION_COLUMNS = [
   'tenant_id', 'id', 'kind', 'status', 'restore_job_type', 'error', 'created_by', 'created_at', 'last_modified_by',
@@ -27,28 +25,29 @@ export class PreparedQueries {
   private readonly insertSessionSql: string;
   private readonly insertArtifactsSql = new Map<number, string>();
 
-  constructor(private readonly db: Kysely<DB>) {
+  constructor(private readonly store: Store) {
+    const db = store.db;
     this.sessionById = db.selectFrom('restore_sessions').selectAll().where('tenant_id', '=', '').where('id', '=', '').compile().sql;
     this.insertSessionSql = db.insertInto('restore_sessions').values(placeholders(SESSION_COLUMNS) as never).compile().sql;
   }
 
-  async sessionByIdIn(ex: Executor, tenantId: string, id: string): Promise<SessionRow | undefined> {
+  async sessionByIdIn(ex: Reader | Trx, tenantId: string, id: string): Promise<SessionRow | undefined> {
     const r = await ex.executeQuery<SessionRow>(CompiledQuery.raw(this.sessionById, [tenantId, id]));
     return r.rows[0];
   }
 
-  async insertSession(ex: Executor, row: SessionRow): Promise<void> {
-    await ex.executeQuery(CompiledQuery.raw(this.insertSessionSql, SESSION_COLUMNS.map((c) => row[c])));
+  insertSession(trx: Trx, row: SessionRow): Promise<void> {
+    return this.store.run(trx, this.insertSessionSql, SESSION_COLUMNS.map((c) => row[c]));
   }
 
   /** Inserts up to 50 artifacts in one statement (one compiled text per row count). */
-  async insertArtifacts(ex: Executor, rows: ArtifactRow[]): Promise<void> {
-    if (rows.length === 0) return;
+  insertArtifacts(trx: Trx, rows: ArtifactRow[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
     let text = this.insertArtifactsSql.get(rows.length);
     if (!text) {
-      text = this.db.insertInto('restore_artifacts').values(rows.map(() => placeholders(ARTIFACT_COLUMNS)) as never).compile().sql;
+      text = this.store.db.insertInto('restore_artifacts').values(rows.map(() => placeholders(ARTIFACT_COLUMNS)) as never).compile().sql;
       this.insertArtifactsSql.set(rows.length, text);
     }
-    await ex.executeQuery(CompiledQuery.raw(text, rows.flatMap((r) => ARTIFACT_COLUMNS.map((c) => r[c]))));
+    return this.store.run(trx, text, rows.flatMap((r) => ARTIFACT_COLUMNS.map((c) => r[c])));
   }
 }

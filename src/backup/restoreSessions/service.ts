@@ -3,9 +3,10 @@
  * §8.5-§8.6. Every change is one durable store write; a session's status and counters are derived
  * from its artifacts only in `refreshSession`.
  */
-import { sql } from 'kysely';
+import { sql, type Updateable } from 'kysely';
 import type { Core } from '../../core.js';
 import type { Trx } from '../../store/store.js';
+import type { RestoreSessionTable } from '../../store/schema.js';
 import type { Principal } from '../../identity/tokens.js';
 import { errors, publicError, type ErrorDetail } from '../../http/errors.js';
 import {
@@ -25,6 +26,7 @@ import { identitySetOf, type ArtifactRow, type BulkRequestRow, type SessionRow }
 import { mailOf, serviceStatusOf, vaultOf, type RestorePoint } from './ports.js';
 import { toPoint } from '../../vault/restorePoints.js';
 import { PreparedQueries } from './prepared.js';
+import { SessionCache } from './cache.js';
 import { newId } from './ids.js';
 
 /** The job kind the restore engine claims; one per artifact of an activated session. */
@@ -55,9 +57,11 @@ export function sessionIdOf(raw: string): string {
 
 export class RestoreSessionsService {
   private readonly prepared: PreparedQueries;
+  private readonly sessions: SessionCache;
 
   constructor(private readonly core: Core) {
-    this.prepared = new PreparedQueries(core.store.db);
+    this.prepared = new PreparedQueries(core.store);
+    this.sessions = new SessionCache(core.store);
   }
 
   private now(): string {
@@ -73,10 +77,15 @@ export class RestoreSessionsService {
 
   // ---- reads ---------------------------------------------------------------------------------
 
+  /** The session's committed row (read-only: it may be the cached one). */
   async getSession(tenantId: string, rawId: string): Promise<SessionRow> {
     const id = sessionIdOf(rawId);
+    const cached = this.sessions.get(tenantId, id);
+    if (cached) return cached;
+    const started = this.sessions.readStarts();
     const row = await this.prepared.sessionByIdIn(this.core.store.db, tenantId, id);
     if (!row) throw errors.restoreSessionNotFound(`The restore session '${id}' was not found.`);
+    this.sessions.keep(tenantId, id, row, started);
     return row;
   }
 
@@ -241,12 +250,7 @@ export class RestoreSessionsService {
         .where('tenant_id', '=', caller.tenantId)
         .where('session_id', '=', current.id)
         .execute()).map((k) => k.kind);
-      await trx
-        .updateTable('restore_sessions')
-        .set({ last_modified_at: now, last_modified_by: who, restore_job_type: jobTypeOf(kinds, false) })
-        .where('tenant_id', '=', caller.tenantId)
-        .where('id', '=', current.id)
-        .execute();
+      await this.updateSession(trx, caller.tenantId, current.id, { last_modified_at: now, last_modified_by: who, restore_job_type: jobTypeOf(kinds, false) });
       await this.refreshSession(trx, caller.tenantId, current.id);
       return { session: (await readSession(trx, caller.tenantId, current.id))!, deltas };
     });
@@ -270,6 +274,7 @@ export class RestoreSessionsService {
         await trx.deleteFrom(table).where('tenant_id', '=', caller.tenantId).where('session_id', '=', current.id).execute();
       }
       await trx.deleteFrom('restore_sessions').where('tenant_id', '=', caller.tenantId).where('id', '=', current.id).execute();
+      this.sessions.changed(trx, caller.tenantId, current.id);
     });
   }
 
@@ -362,12 +367,7 @@ export class RestoreSessionsService {
         updated_at: now,
       }));
       for (let i = 0; i < jobs.length; i += 500) await trx.insertInto('jobs').values(jobs.slice(i, i + 500)).execute();
-      await trx
-        .updateTable('restore_sessions')
-        .set({ status: 'activating', activated_at: now, last_modified_at: now, last_modified_by: who, error: sessionError })
-        .where('tenant_id', '=', caller.tenantId)
-        .where('id', '=', current.id)
-        .execute();
+      await this.updateSession(trx, caller.tenantId, current.id, { status: 'activating', activated_at: now, last_modified_at: now, last_modified_by: who, error: sessionError });
       await this.refreshSession(trx, caller.tenantId, current.id);
       return (await readSession(trx, caller.tenantId, current.id))!;
     });
@@ -395,20 +395,21 @@ export class RestoreSessionsService {
     const byStatus: Record<string, number> = {};
     for (const g of groups) byStatus[g.status] = Number(g.n);
     const derived = deriveSession(session.status as SessionStatus, byStatus, session.error !== null);
-    await trx
-      .updateTable('restore_sessions')
-      .set({
-        status: derived.status,
-        artifact_total: derived.count.total,
-        artifact_completed: derived.count.completed,
-        artifact_in_progress: derived.count.inProgress,
-        artifact_failed: derived.count.failed,
-        completed_at: derived.terminal ? session.completed_at ?? this.now() : null,
-      })
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', sessionId)
-      .execute();
+    await this.updateSession(trx, tenantId, sessionId, {
+      status: derived.status,
+      artifact_total: derived.count.total,
+      artifact_completed: derived.count.completed,
+      artifact_in_progress: derived.count.inProgress,
+      artifact_failed: derived.count.failed,
+      completed_at: derived.terminal ? session.completed_at ?? this.now() : null,
+    });
     return derived;
+  }
+
+  /** Every change to a session row goes through here (or, for its deletion, tells the cache itself). */
+  private async updateSession(trx: Trx, tenantId: string, id: string, set: Updateable<RestoreSessionTable>): Promise<void> {
+    await trx.updateTable('restore_sessions').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+    this.sessions.changed(trx, tenantId, id);
   }
 
   // ---- artifacts -----------------------------------------------------------------------------
@@ -487,12 +488,7 @@ export class RestoreSessionsService {
         .executeTakeFirst();
       if (manual) throw errors.bulkRestoreInvalidCreateRequest('A restore session with artifacts cannot take a bulk addition request: bulk and manual artifacts cannot be mixed.');
       await trx.insertInto('restore_bulk_requests').values(row).execute();
-      await trx
-        .updateTable('restore_sessions')
-        .set({ restore_job_type: 'bulk', last_modified_at: now, last_modified_by: who })
-        .where('tenant_id', '=', caller.tenantId)
-        .where('id', '=', current.id)
-        .execute();
+      await this.updateSession(trx, caller.tenantId, current.id, { restore_job_type: 'bulk', last_modified_at: now, last_modified_by: who });
     });
     return row;
   }
