@@ -97,20 +97,18 @@ const MESSAGE_COLUMNS = [
 
 const INSERT_MESSAGES: BulkInsert = { table: 'messages', columns: MESSAGE_COLUMNS };
 
-/** Columns of the secondary indexes (messages_folder, messages_blob). */
+/** Columns of the secondary index (messages_folder). */
 const FOLDER_INDEXED = ['folder_id', 'received_at'];
-const BLOB_INDEXED = ['mime_sha256'];
 
 /**
- * The upsert, in four variants by which indexes the overwrite leaves unchanged. SQLite rewrites an
- * index entry whenever its columns are SET, even to the same value, so leaving out columns known to
- * hold the same value already makes rewriting an unchanged message much cheaper. Variant bits: 1 =
- * folder and received time unchanged, 2 = content unchanged.
+ * The upsert, in two variants by whether the overwrite leaves the folder index unchanged. SQLite
+ * rewrites an index entry whenever its columns are SET, even to the same value, so leaving out
+ * columns known to hold the same value already makes rewriting an unchanged message much cheaper.
+ * Variant 1: folder and received time unchanged.
  */
-const UPSERT_MESSAGES: BulkInsert[] = [0, 1, 2, 3].map((variant) => {
-  const same = [...(variant & 1 ? FOLDER_INDEXED : []), ...(variant & 2 ? BLOB_INDEXED : [])];
+const UPSERT_MESSAGES: BulkInsert[] = [0, 1].map((variant) => {
   const set = updateFromExcluded(
-    MESSAGE_COLUMNS.filter((c) => !same.includes(c)),
+    MESSAGE_COLUMNS.filter((c) => !(variant === 1 && FOLDER_INDEXED.includes(c))),
     MESSAGE_KEY,
   );
   return { table: 'messages', columns: MESSAGE_COLUMNS, tail: `on conflict (${MESSAGE_KEY.join(', ')}) do update set ${set}` };
@@ -160,7 +158,6 @@ async function nextSeq(trx: Trx, tenantId: string, mailboxId: string): Promise<n
 interface Existing {
   folder_id: string;
   received_at: string;
-  mime_sha256: string;
 }
 
 /** What the upsert needs to know of the messages among `ids` that exist. */
@@ -169,7 +166,7 @@ async function existingOf(trx: Trx, tenantId: string, mailboxId: string, ids: st
   for (const part of chunks(ids, 900)) {
     const rows = await trx
       .selectFrom('messages')
-      .select(['id', 'folder_id', 'received_at', 'mime_sha256'])
+      .select(['id', 'folder_id', 'received_at'])
       .where('tenant_id', '=', tenantId)
       .where('mailbox_id', '=', mailboxId)
       .where('id', 'in', part)
@@ -230,7 +227,7 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
     stored[i] = { id: m.id, folderId: m.folderId, mimeSha256: m.mimeSha256, props: snapshot };
     const old = before?.get(m.id);
     from[i] = old?.folder_id ?? null;
-    if (lean && old) variants[i] = (old.folder_id === m.folderId && old.received_at === props.receivedDateTime ? 1 : 0) | (old.mime_sha256 === m.mimeSha256 ? 2 : 0);
+    if (lean && old && old.folder_id === m.folderId && old.received_at === props.receivedDateTime) variants[i] = 1;
     events[i] = {
       tenantId,
       mailboxId,

@@ -108,8 +108,8 @@ export async function collectGarbage(ctx: VaultContext, now: Date): Promise<GcRe
       .selectFrom('blobs as b')
       .select(['b.sha256', 'b.size'])
       .where('b.created_at', '<=', graceCut)
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('messages as m').select('m.id').whereRef('m.mime_sha256', '=', 'b.sha256'))))
-      // One pass over the versions (no index on their content hash: it would cost every capture).
+      // One pass over the messages and one over the versions (no index on their content hash: it would cost every write).
+      .where('b.sha256', 'not in', (eb) => eb.selectFrom('messages').select('mime_sha256'))
       .where('b.sha256', 'not in', (eb) => eb.selectFrom('vault_versions').select('mime_sha256').where('mime_sha256', 'is not', null).$narrowType<{ mime_sha256: string }>())
       .execute();
     for (let i = 0; i < orphans.length; i += CHUNK) {

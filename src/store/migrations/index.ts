@@ -6,6 +6,7 @@ import { vault302 } from './302_vault_indexes.js';
 import { vault303 } from './303_vault_fts_tokens.js';
 import { vault304 } from './304_vault_folder_versions.js';
 import { userProps101 } from './101_user_props.js';
+import { messagesBlob102 } from './102_messages_blob_index.js';
 import { protectionDue201 } from './201_protection_due.js';
 import { restoreSessionCounts401 } from './401_restore_session_counts.js';
 
@@ -17,6 +18,7 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '001_schema': schema001(dialect),
     '101_user_props': userProps101(),
+    '102_messages_blob_index': messagesBlob102(),
     '201_protection_due': protectionDue201(),
     '301_vault': vault301(dialect),
     '302_vault_indexes': vault302(),
