@@ -94,6 +94,13 @@ export async function holdLease(trx: Trx, jobId: number, owner: string): Promise
   if (Number(r.numUpdatedRows) !== 1) throw new LeaseLost(jobId);
 }
 
+/** The progress the job last recorded, as of this transaction. */
+export async function loadProgress<T>(trx: Trx, jobId: number): Promise<T> {
+  const row = await trx.selectFrom('jobs').select('progress').where('id', '=', jobId).executeTakeFirstOrThrow();
+  if (row.progress === null) throw new Error(`job ${jobId} has no record of its progress`);
+  return JSON.parse(row.progress) as T;
+}
+
 export async function saveProgress(trx: Trx, jobId: number, progress: unknown, now: Date): Promise<void> {
   await trx.updateTable('jobs').set({ progress: JSON.stringify(progress), updated_at: now.toISOString() }).where('id', '=', jobId).execute();
 }

@@ -15,7 +15,7 @@ import type { Core } from '../../core.js';
 import type { Trx } from '../../store/store.js';
 import type { MessageRecord } from '../../mail/model.js';
 import { publicError } from '../../http/errors.js';
-import { finish, saveProgress, sleepUntil } from '../jobs.js';
+import { finish, loadProgress, saveProgress, sleepUntil } from '../jobs.js';
 import type { JobContext, JobHandler } from '../runner.js';
 import { faultPoint } from '../faults.js';
 import { mailOf, vaultOf } from '../ports.js';
@@ -40,6 +40,11 @@ interface Artifact extends ArtifactKey, ArtifactRef {
   restorePointId: string;
   searchResponseId: string | null;
   startAt: string | null;
+}
+
+interface PageResult {
+  next: RestoreProgress;
+  done: boolean;
 }
 
 type Check = { ok: { at: string } } | { fail: { code: string; message: string } };
@@ -144,35 +149,57 @@ export function restoreArtifactJob(core: Core): JobHandler {
     return { items, cursor, examined, bad, done: !cut && order.length < BATCH };
   }
 
-  /** One page: diff, write, record progress — one transaction. Returns the progress after it and whether the diff is finished. */
-  async function page(ctx: JobContext, a: Artifact, dest: Destination, p: RestoreProgress, allowance: number): Promise<{ next: RestoreProgress; done: boolean }> {
-    return ctx.step(async (trx) => {
-      const next: RestoreProgress = { ...p, failures: [...p.failures] };
-      const pg = await nextPage(trx, a, next, allowance);
-      const folders = pg.items.length > 0 ? await dest.resolve(trx, pg.items.map((i) => i.folderId), next) : new Map<string, string>();
-      const records: MessageRecord[] = pg.items.map((i) => ({
-        id: a.destination === 'inPlace' ? i.itemId : messageCopyId(a.id, i.itemId),
-        folderId: folders.get(i.folderId)!,
-        props: i.props,
-        mimeSha256: i.mimeSha256,
-      }));
-      const outcome = await writeMessages(core, trx, a.tenantId, a.mailboxId, records, pg.items.map((i) => i.itemId));
-      next.cursor = pg.cursor;
-      next.examined += pg.examined;
-      next.restored += outcome.written;
-      for (const f of [...pg.bad, ...outcome.failures]) noteFailure(next, f.itemId, f.message);
-      if (outcome.written > 0 || next.rootFolderId !== p.rootFolderId) {
-        await trx
-          .updateTable('restore_artifacts')
-          .set({ restored_item_count: next.restored, restored_folder_id: next.rootFolderId ?? undefined, restored_folder_name: next.rootFolderName ?? undefined })
-          .where('tenant_id', '=', a.tenantId)
-          .where('id', '=', a.id)
-          .execute();
+  /**
+   * One page: diff, write, record progress — one transaction. The page starts from the progress the
+   * jobs row holds in that transaction (what the pages before it committed), never from memory, so
+   * it is right even when it runs before the previous page's commit is known to have succeeded.
+   * `computed` settles when the page's work is done inside its transaction, `durable` when it is committed and durable.
+   */
+  function page(ctx: JobContext, a: Artifact, dest: Destination, allowance: number): { computed: Promise<PageResult>; durable: Promise<PageResult> } {
+    let settle!: { resolve: (r: PageResult) => void; reject: (e: unknown) => void };
+    const computed = new Promise<PageResult>((resolve, reject) => (settle = { resolve, reject }));
+    const durable = ctx.step(async (trx) => {
+      try {
+        const r = await pageWork(trx, ctx, a, dest, allowance);
+        settle.resolve(r);
+        return r;
+      } catch (error) {
+        settle.reject(error);
+        throw error;
       }
-      await saveProgress(trx, ctx.job.id, next, now());
-      faultPoint('restore.batch.uncommitted');
-      return { next, done: pg.done };
     });
+    // The step can fail before its work runs (a lost lease): `computed` then fails with it.
+    durable.catch(settle.reject);
+    return { computed, durable };
+  }
+
+  async function pageWork(trx: Trx, ctx: JobContext, a: Artifact, dest: Destination, allowance: number): Promise<PageResult> {
+    const p = await loadProgress<RestoreProgress>(trx, ctx.job.id);
+    const next: RestoreProgress = { ...p, failures: [...p.failures] };
+    const pg = await nextPage(trx, a, next, allowance);
+    const folders = pg.items.length > 0 ? await dest.resolve(trx, pg.items.map((i) => i.folderId), next) : new Map<string, string>();
+    const records: MessageRecord[] = pg.items.map((i) => ({
+      id: a.destination === 'inPlace' ? i.itemId : messageCopyId(a.id, i.itemId),
+      folderId: folders.get(i.folderId)!,
+      props: i.props,
+      mimeSha256: i.mimeSha256,
+    }));
+    const outcome = await writeMessages(core, trx, a.tenantId, a.mailboxId, records, pg.items.map((i) => i.itemId));
+    next.cursor = pg.cursor;
+    next.examined += pg.examined;
+    next.restored += outcome.written;
+    for (const f of [...pg.bad, ...outcome.failures]) noteFailure(next, f.itemId, f.message);
+    if (outcome.written > 0 || next.rootFolderId !== p.rootFolderId) {
+      await trx
+        .updateTable('restore_artifacts')
+        .set({ restored_item_count: next.restored, restored_folder_id: next.rootFolderId ?? undefined, restored_folder_name: next.rootFolderName ?? undefined })
+        .where('tenant_id', '=', a.tenantId)
+        .where('id', '=', a.id)
+        .execute();
+    }
+    await saveProgress(trx, ctx.job.id, next, now());
+    faultPoint('restore.batch.uncommitted');
+    return { next, done: pg.done };
   }
 
   async function complete(ctx: JobContext, a: Artifact, dest: Destination, p: RestoreProgress): Promise<void> {
@@ -263,21 +290,41 @@ export function restoreArtifactJob(core: Core): JobHandler {
           return next;
         });
       }
-      for (;;) {
-        if (ctx.stopping) {
-          // Shutting down: hand the job back at once rather than leaving it to a lapsed lease.
-          await ctx.step((trx) => sleepUntil(trx, ctx.job.id, now(), progress, now()));
-          return;
-        }
-        const p = pace(core.config.timing, progress.startedAt, progress.restored + progress.failed, now());
-        if (p.allowance <= 0) {
-          await ctx.step((trx) => sleepUntil(trx, ctx.job.id, p.nextAt!, progress, now()));
-          return;
-        }
-        const r = await page(ctx, a, dest, progress, p.allowance);
-        progress = r.next;
+      // Pages run back to back: the next page is computed while the previous one's commit is made
+      // durable (its fdatasync), and at most that one page is unconfirmed at a time.
+      let unconfirmed: Promise<PageResult> | undefined;
+      const confirm = async () => {
+        if (!unconfirmed) return;
+        const previous = unconfirmed;
+        unconfirmed = undefined;
+        await previous;
         faultPoint('restore.batch.committed');
-        if (r.done) break;
+      };
+      try {
+        for (;;) {
+          if (ctx.stopping) {
+            // Shutting down: hand the job back at once rather than leaving it to a lapsed lease.
+            await confirm();
+            await ctx.step((trx) => sleepUntil(trx, ctx.job.id, now(), progress, now()));
+            return;
+          }
+          const p = pace(core.config.timing, progress.startedAt, progress.restored + progress.failed, now());
+          if (p.allowance <= 0) {
+            await confirm();
+            await ctx.step((trx) => sleepUntil(trx, ctx.job.id, p.nextAt!, progress, now()));
+            return;
+          }
+          const { computed, durable } = page(ctx, a, dest, p.allowance);
+          const r = await computed;
+          await confirm();
+          unconfirmed = durable;
+          progress = r.next;
+          if (r.done) break;
+        }
+        await confirm();
+      } finally {
+        // Leaving on an error: the page still in flight settles on its own (its failure is the job's, reported by the runner).
+        unconfirmed?.catch(() => undefined);
       }
       await complete(ctx, a, dest, progress);
     },
