@@ -22,7 +22,7 @@ import {
   type SessionStatus,
 } from './states.js';
 import type { ArtifactInput, ArtifactKind, BulkRequestInput, CreateInput, PatchInput } from './requests.js';
-import { identitySetOf, type ArtifactRow, type BulkRequestRow, type SessionRow } from './wire.js';
+import { storedIdentityOf, type ArtifactRow, type BulkRequestRow, type SessionRow } from './wire.js';
 import { mailOf, serviceStatusOf, vaultOf, type RestorePoint } from './ports.js';
 import { toPoint } from '../../vault/restorePoints.js';
 import { PreparedQueries } from './prepared.js';
@@ -111,7 +111,7 @@ export class RestoreSessionsService {
     await this.checkRestoreAllowed(caller.tenantId);
     const resolved = await this.resolveArtifacts(caller.tenantId, input.artifacts, []);
     const now = this.now();
-    const who = JSON.stringify(identitySetOf(caller.principal));
+    const who = storedIdentityOf(caller.principal);
     const id = newId(new Date(now));
     const derived = deriveSession('draft', tally(resolved.map(() => 'added')));
     const session: SessionRow = {
@@ -213,7 +213,7 @@ export class RestoreSessionsService {
     const adds = input.deltas.flatMap((d) => d.adds);
     const resolved = await this.resolveArtifacts(caller.tenantId, adds, kept);
     const now = this.now();
-    const who = JSON.stringify(identitySetOf(caller.principal));
+    const who = storedIdentityOf(caller.principal);
 
     return this.core.store.write(async (trx) => {
       const session = await lockSession(trx, caller.tenantId, current.id, this.core.store.dialect);
@@ -301,7 +301,7 @@ export class RestoreSessionsService {
       if (!any) throw errors.invalidArtifactRequest('The restore session has no artifacts to restore: add artifacts or a bulk request first.');
     }
     const now = this.now();
-    const who = JSON.stringify(identitySetOf(caller.principal));
+    const who = storedIdentityOf(caller.principal);
 
     return this.core.store.write(async (trx) => {
       const session = await lockSession(trx, caller.tenantId, current.id, this.core.store.dialect);
@@ -447,7 +447,7 @@ export class RestoreSessionsService {
     const current = await this.getSession(caller.tenantId, rawSessionId);
     await this.checkRestoreAllowed(caller.tenantId);
     const now = this.now();
-    const who = JSON.stringify(identitySetOf(caller.principal));
+    const who = storedIdentityOf(caller.principal);
     const row: BulkRequestRow = {
       tenant_id: caller.tenantId,
       id: newId(new Date(now)),

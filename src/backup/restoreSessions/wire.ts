@@ -11,10 +11,38 @@ export type BulkRequestRow = Selectable<RestoreBulkRequestTable>;
 export const EXCHANGE_SESSION_TYPE = '#microsoft.graph.exchangeRestoreSession';
 
 /** The caller as an identitySet: the application always, the user for delegated tokens. */
-export function identitySetOf(p: Principal): Record<string, unknown> {
+function identitySetOf(p: Principal): Record<string, unknown> {
   const set: Record<string, unknown> = { application: { id: p.appId, displayName: p.appDisplayName } };
   if (p.kind === 'delegated') set.user = { id: p.userId, displayName: p.userName };
   return set;
+}
+
+/** The caller's identitySet as stored; principals are kept by the token verifier, so it is built once per principal. */
+const storedIdentities = new WeakMap<Principal, string>();
+export function storedIdentityOf(p: Principal): string {
+  let text = storedIdentities.get(p);
+  if (text === undefined) storedIdentities.set(p, (text = JSON.stringify(identitySetOf(p))));
+  return text;
+}
+
+/** Stored identitySets repeat (one per caller): each text is parsed once, and the frozen value shared. */
+const parsedIdentities = new Map<string, unknown>();
+function identity(text: string): unknown {
+  let value = parsedIdentities.get(text);
+  if (value === undefined) {
+    if (parsedIdentities.size >= 1000) parsedIdentities.clear();
+    value = deepFreeze(JSON.parse(text));
+    parsedIdentities.set(text, value);
+  }
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 const json = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
@@ -31,9 +59,9 @@ export function sessionWire(row: SessionRow, o: { withType?: boolean } = {}): Re
     inProgress: row.artifact_in_progress,
     failed: row.artifact_failed,
   };
-  out.createdBy = json(row.created_by);
+  out.createdBy = identity(row.created_by);
   out.createdDateTime = row.created_at;
-  out.lastModifiedBy = json(row.last_modified_by);
+  out.lastModifiedBy = identity(row.last_modified_by);
   out.lastModifiedDateTime = row.last_modified_at;
   out.completedDateTime = row.completed_at;
   out.error = json(row.error);
