@@ -29,6 +29,9 @@ import { PreparedQueries } from './prepared.js';
 import { SessionCache } from './cache.js';
 import { newId } from './ids.js';
 
+/** `status in ('activating', 'active')` with the values in the text, as the partial index of running sessions (402) names them. */
+const RUNNING_STATUS = sql<boolean>`status in (${sql.raw(RUNNING_SESSION_STATUSES.map((st) => `'${st}'`).join(', '))})`;
+
 /** The job kind the restore engine claims; one per artifact of an activated session. */
 export const RESTORE_ARTIFACT_JOB = 'restore-artifact';
 
@@ -312,7 +315,7 @@ export class RestoreSessionsService {
         .selectFrom('restore_sessions')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .where('tenant_id', '=', caller.tenantId)
-        .where('status', 'in', RUNNING_SESSION_STATUSES)
+        .where(RUNNING_STATUS)
         .executeTakeFirstOrThrow();
       if (Number(running.n) >= MAX_RUNNING_SESSIONS) {
         throw errors.tooManyActiveRestoreSessions(`There are already ${MAX_RUNNING_SESSIONS} active restore sessions; wait for one to complete.`);

@@ -9,6 +9,7 @@ import { userProps101 } from './101_user_props.js';
 import { messagesBlob102 } from './102_messages_blob_index.js';
 import { protectionDue201 } from './201_protection_due.js';
 import { restoreSessionCounts401 } from './401_restore_session_counts.js';
+import { restoreSessionsRunning402 } from './402_restore_sessions_running.js';
 
 /**
  * Every migration, in order. Names sort; numbers are reserved by area so parallel work never collides:
@@ -25,5 +26,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '303_vault_fts_tokens': vault303(dialect),
     '304_vault_folder_versions': vault304(),
     '401_restore_session_counts': restoreSessionCounts401(),
+    '402_restore_sessions_running': restoreSessionsRunning402(),
   };
 }
