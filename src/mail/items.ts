@@ -155,6 +155,17 @@ async function nextSeq(trx: Trx, tenantId: string, mailboxId: string): Promise<n
 
 // ---- messages ----------------------------------------------------------------------------------
 
+/**
+ * The text each message row got for the snapshot its event carries (the snapshot without the per-write
+ * fields), so the vault stores the very same text instead of serializing the snapshot again.
+ */
+const rowJson = new WeakMap<object, string>();
+
+/** The JSON a message row stores for a snapshot emitted by upsertMessages' event; undefined for any other object. */
+export function storedJsonOf(snapshot: object): string | undefined {
+  return rowJson.get(snapshot);
+}
+
 interface Existing {
   folder_id: string;
   received_at: string;
@@ -204,7 +215,8 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
     values[k++] = mailboxId;
     values[k++] = m.id;
     values[k++] = m.folderId;
-    values[k++] = JSON.stringify(props);
+    const json = m.storedJson ?? JSON.stringify(props);
+    values[k++] = json;
     values[k++] = props.subject;
     values[k++] = props.from?.emailAddress.address.toLowerCase() ?? null;
     values[k++] = props.internetMessageId;
@@ -224,6 +236,7 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
     snapshot.changeKey = keys[i];
     snapshot.lastModifiedDateTime = now;
     snapshot.parentFolderId = m.folderId;
+    rowJson.set(snapshot, json);
     stored[i] = { id: m.id, folderId: m.folderId, mimeSha256: m.mimeSha256, props: snapshot };
     const old = before?.get(m.id);
     from[i] = old?.folder_id ?? null;

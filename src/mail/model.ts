@@ -90,6 +90,12 @@ export interface MessageRecord {
   folderId: string;
   props: MessageSnapshot;
   mimeSha256: string;
+  /**
+   * `props` already serialized as a message row keeps it (JSON without changeKey, lastModifiedDateTime
+   * and parentFolderId), when the caller has that text anyway (the restore engine: the captured
+   * version); it is stored as given instead of serializing `props` again.
+   */
+  storedJson?: string;
 }
 
 export const WELL_KNOWN_FOLDERS = ['msgfolderroot', 'inbox', 'drafts', 'sentitems', 'deleteditems', 'junkemail', 'archive', 'outbox'] as const;

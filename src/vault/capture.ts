@@ -40,7 +40,11 @@ function kept(props: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-export function newVersion(v: VersionInput): NewVersion {
+/**
+ * `json`: the snapshot already serialized as kept, when known (a message row's text, which is the
+ * same: the mail service stores the snapshot without the same three fields, in the same key order).
+ */
+export function newVersion(v: VersionInput, json?: string): NewVersion {
   const upsert = v.op === 'upsert';
   return {
     tenantId: v.tenantId,
@@ -50,7 +54,7 @@ export function newVersion(v: VersionInput): NewVersion {
     op: v.op,
     at: v.at,
     folderId: v.folderId,
-    json: upsert && v.props ? JSON.stringify(kept(v.props)) : null,
+    json: upsert && v.props ? (json ?? JSON.stringify(kept(v.props))) : null,
     mimeSha256: upsert ? v.mimeSha256 : null,
   };
 }
@@ -111,6 +115,7 @@ export async function appendVersions(ctx: VaultContext, trx: Trx, rows: NewVersi
 
 export async function onMailChanged(ctx: VaultContext, trx: Trx, events: MailChange[]): Promise<void> {
   let byMailbox: Map<string, NewVersion[]> | undefined;
+  let m: MailService | undefined;
   for (const e of events) {
     if (e.itemKind === 'message' && e.isDraft) continue;
     const key = mailboxKey(e.tenantId, e.mailboxId);
@@ -118,7 +123,8 @@ export async function onMailChanged(ctx: VaultContext, trx: Trx, events: MailCha
     byMailbox ??= new Map();
     let list = byMailbox.get(key);
     if (!list) byMailbox.set(key, (list = []));
-    list.push(newVersion(e));
+    m ??= mail(ctx);
+    list.push(newVersion(e, e.itemKind === 'message' && e.props ? m.storedJson(e.props) : undefined));
   }
   if (!byMailbox) return;
   for (const [key, rows] of byMailbox) {

@@ -182,6 +182,7 @@ export function restoreArtifactJob(core: Core): JobHandler {
       id: a.destination === 'inPlace' ? i.itemId : messageCopyId(a.id, i.itemId),
       folderId: folders.get(i.folderId)!,
       props: i.props,
+      storedJson: i.json,
       mimeSha256: i.mimeSha256,
     }));
     const outcome = await writeMessages(core, trx, a.tenantId, a.mailboxId, records, pg.items.map((i) => i.itemId));
