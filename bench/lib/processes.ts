@@ -67,3 +67,9 @@ export function peakRssMb(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** CPU time (user + system) a process has used, in ms (Linux /proc). */
+export function cpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
