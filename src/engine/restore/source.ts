@@ -39,6 +39,10 @@ function samePropsSql(dialect: string): RawBuilder<unknown> {
     : sql`json_remove(v.props, '$.changeKey', '$.lastModifiedDateTime', '$.parentFolderId') = json(m.props)`;
 }
 
+/**
+ * The page in item order. Ordered by the latest-version subquery's own item id, which SQLite reads in
+ * that order already, so it does not sort the page's rows (snapshots and all) once more.
+ */
 async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: string, latest: RawBuilder<unknown>): Promise<SourceRow[]> {
   const r = await sql<SourceRow>`
     select d.item_id, d.op, d.folder_id, d.mime_sha256, d.live, d.unchanged, d.live_folder_id, d.live_mime,
@@ -46,13 +50,13 @@ async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: stri
       case when d.unchanged = 1 then null else d.lprops end as live_props,
       case when d.unchanged = 1 or exists (select 1 from blobs b where b.sha256 = d.mime_sha256) then 1 else 0 end as has_content
     from (
-      select v.item_id, v.op, v.folder_id, v.mime_sha256, v.props as vprops,
+      select l.item_id, v.op, v.folder_id, v.mime_sha256, v.props as vprops,
         case when m.id is null then 0 else 1 end as live,
         case when m.id is not null and v.op = 'upsert' and m.folder_id = v.folder_id and m.mime_sha256 = v.mime_sha256
           and ${samePropsSql(dialect)} then 1 else 0 end as unchanged,
         m.folder_id as live_folder_id, m.mime_sha256 as live_mime, m.props as lprops
-      from vault_versions v
-      join (${latest}) l on l.seq = v.seq
+      from (${latest}) l
+      join vault_versions v on v.seq = l.seq
       left join messages m on m.tenant_id = ${tenantId} and m.mailbox_id = ${mailboxId} and m.id = v.item_id
     ) d
     order by d.item_id`.execute(trx);
