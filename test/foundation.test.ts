@@ -85,3 +85,22 @@ test('Prefer: include-unknown-enum-members is acknowledged with Preference-Appli
   assert.equal(r.status, 200);
   assert.equal(r.headers.get('preference-applied'), 'include-unknown-enum-members');
 });
+
+test('on PostgreSQL, connections the database server ends are replaced; the server stays up', { skip: !process.env.MAILVAULT_TEST_DATABASE_URL && 'runs with MAILVAULT_TEST_DATABASE_URL' }, async () => {
+  const { default: pg } = await import('pg');
+  const own = await startServer();
+  try {
+    const list = '/v1.0/solutions/backupRestore/protectionPolicies';
+    assert.equal((await own.request('GET', list)).status, 200);
+    const database = new URL(own.app.core.config.databaseUrl!).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: process.env.MAILVAULT_TEST_DATABASE_URL });
+    await admin.connect();
+    const ended = await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
+    await admin.end();
+    assert.ok(ended.rowCount! > 0, 'the server had connections to end');
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 3; i++) assert.equal((await own.request('GET', list)).status, 200);
+  } finally {
+    await own.close();
+  }
+});

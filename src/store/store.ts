@@ -62,6 +62,9 @@ export class Store {
     if (options.databaseUrl) {
       pg.types.setTypeParser(20, (v) => Number(v));
       const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+      // An idle connection the server ends (a restart, an administrator) is dropped from the pool and
+      // replaced on next use; unhandled, the pool's 'error' event would end the process.
+      pool.on('error', (error) => console.error(`[mailvault] PostgreSQL connection lost: ${error.message}`));
       const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
       const store = new Store('postgres', db, db, async () => {});
       await store.migrate();
