@@ -33,6 +33,11 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
     },
   }) as unknown as FastifyInstance;
 
+  // Declared up front so every request object keeps one shape (properties added later would make V8
+  // migrate each request to a new hidden class).
+  app.decorateRequest('graph', undefined);
+  app.decorateRequest('clientRequestId', '');
+
   // A shadow router of every route, to tell 405 (path exists, other method) from 400 (unknown segment).
   const shadow = FindMyWay({ caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
   const patterns: string[][] = [];
