@@ -45,6 +45,16 @@ function resetPeakRss(): boolean {
   }
 }
 
+/** Linux: bytes and calls of the process's reads and writes so far (what the restore asks of the file system). */
+function io(): { wchar: number; syscw: number; rchar: number; syscr: number } | undefined {
+  try {
+    const f = Object.fromEntries(fs.readFileSync('/proc/self/io', 'utf8').trim().split('\n').map((l) => l.split(': ')).map(([k, v]) => [k, Number(v)]));
+    return { wchar: f.wchar, syscw: f.syscw, rchar: f.rchar, syscr: f.syscr };
+  } catch {
+    return undefined;
+  }
+}
+
 function peakRss(): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
@@ -126,6 +136,8 @@ try {
     await profiler.post('Profiler.enable');
     await profiler.post('Profiler.start');
   }
+  log('restoring...');
+  const io0 = io();
   const cpu0 = process.cpuUsage();
   t = performance.now();
   const session = await call('POST', '/v1.0/solutions/backupRestore/exchangeRestoreSessions', {
@@ -139,6 +151,8 @@ try {
   }
   const restoreMs = performance.now() - t;
   const cpu = process.cpuUsage(cpu0);
+  const io1 = io();
+  log('restored');
   if (profiler) {
     const { profile } = await profiler.post('Profiler.stop');
     fs.writeFileSync('restore.cpuprofile', JSON.stringify(profile));
@@ -181,6 +195,10 @@ try {
   const cpuS = (c: NodeJS.CpuUsage) => ((c.user + c.system) / 1e6).toFixed(2);
   console.log(`restore: in place, ${ITEMS} deleted messages of a protected mailbox (SQLite file, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)})`);
   console.log(`  restore session           ${(restoreMs / 1000).toFixed(2)} s  ${restoreRate.toFixed(0)} items/s  cpu ${cpuS(cpu)} s  peak RSS +${mb(growth)} (from ${mb(rssBefore)})`);
+  if (io0 && io1) {
+    const per = (n: number) => (n / ITEMS).toFixed(1);
+    console.log(`  file I/O during the restore: ${mb(io1.wchar - io0.wchar)} written in ${io1.syscw - io0.syscw} calls (${per(io1.syscw - io0.syscw)} an item), ${mb(io1.rchar - io0.rchar)} read in ${io1.syscr - io0.syscr} calls (${per(io1.syscr - io0.syscr)} an item)`);
+  }
   console.log(`  memory after the restore: rss ${mb(mem.rss)}, V8 heap ${mb(mem.heapUsed)} used of ${mb(mem.heapTotal)} (${mb(kept)} after a full GC), external ${mb(mem.external)}`);
   console.log(`  keyword index catch-up    ${(indexMs / 1000).toFixed(2)} s  ${indexed} versions left by the restore  cpu ${cpuS(icpu)} s`);
   console.log(`  INSERT ... SELECT copy    ${(copyMs / 1000).toFixed(2)} s  ${copyRate.toFixed(0)} rows/s   cpu ${cpuS(ccpu)} s`);
