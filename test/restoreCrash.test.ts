@@ -11,8 +11,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, type TestServer, type TestResponse } from './helpers/server.js';
+import { postgresDatabase, startServer, type TestServer, type TestResponse } from './helpers/server.js';
 import { createFolder, createUser, listPoints, newTenant, ok, protectMailboxes, type Tenant } from './helpers/protect.js';
+import { LEASE_MS } from '../src/engine/jobs.js';
 import { artifacts, attack, createSession, listMessages, seedMessages, waitForSession, SESSIONS, type Seeded } from './restoreDrill.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -29,7 +30,8 @@ interface Child {
 
 /** `mailvault serve` in its own process on `dir`, optionally set to kill itself at a fault point. */
 function serve(dir: string, fault?: string): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--data', dir, '--port', '0', '--log-level', 'silent'], {
+  const database = pg ? ['--database-url', pg.url] : [];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--data', dir, ...database, '--port', '0', '--log-level', 'silent'], {
     cwd: ROOT,
     env: { ...process.env, MAILVAULT_FAULT: fault ?? '', MAILVAULT_RESTORE_BATCH: String(BATCH) },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -62,6 +64,8 @@ function remote(base: string): TestServer {
 }
 
 let dir: string;
+/** With MAILVAULT_TEST_DATABASE_URL: the one PostgreSQL database every server of this file uses. */
+let pg: Awaited<ReturnType<typeof postgresDatabase>>;
 let t: Tenant;
 let userId: string;
 let seeded: Seeded[];
@@ -70,8 +74,9 @@ let sessions: { copy: string; inPlace: string };
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-crash-'));
+  pg = await postgresDatabase();
   // Setup in-process on the data directory, then hand it over to server processes.
-  const s = await startServer({ memory: false, data: dir });
+  const s = await startServer(onData());
   try {
     t = await newTenant(s);
     t.app = await s.token({ tenantId: t.id, expires: '2h' });
@@ -92,15 +97,30 @@ before(async () => {
     await s.close();
   }
 });
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
+after(async () => {
+  await pg?.drop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Flags of an in-process server on this file's data directory (and database). */
+function onData(): Record<string, string | boolean> {
+  return { memory: false, data: dir, ...(pg ? { databaseUrl: pg.url } : {}) };
+}
 
 async function activateOn(c: Child, sessionId: string): Promise<void> {
   ok(await c.server.request('POST', `${SESSIONS}/${sessionId}/activate`, { token: t.app }), 200);
 }
 
+/**
+ * How long a restarted server may take to resume a killed one's job: at once on SQLite (one process
+ * owns the data directory, so it takes its jobs back on start); on PostgreSQL, where other nodes may
+ * be alive, only when the dead worker's lease has lapsed.
+ */
+const reclaimMs = () => 20_000 + (pg ? LEASE_MS : 0);
+
 async function diesAtFault(c: Child): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const how = await Promise.race([c.exited, new Promise((r) => (timer = setTimeout(() => r('still running'), 20_000)))]);
+  const how = await Promise.race([c.exited, new Promise((r) => (timer = setTimeout(() => r('still running'), reclaimMs())))]);
   clearTimeout(timer);
   assert.equal(how, 'SIGKILL', 'the server killed itself at the fault point');
 }
@@ -115,7 +135,7 @@ async function subjectsUnder(s: TestServer, folderId: string): Promise<Map<strin
 }
 
 async function expectCopies(s: TestServer, sessionId: string): Promise<void> {
-  const session = await waitForSession(s, t, sessionId);
+  const session = await waitForSession(s, t, sessionId, reclaimMs());
   assert.equal(session.status, 'completed');
   assert.deepEqual(session.restoreSessionArtifactCount, { total: 1, completed: 1, inProgress: 0, failed: 0 });
   const [a] = await artifacts(s, t, sessionId);
@@ -127,7 +147,7 @@ async function expectCopies(s: TestServer, sessionId: string): Promise<void> {
 
 /** The last restart: in this process (already warm), on the same data directory. */
 async function resume<T>(fn: (s: TestServer) => Promise<T>): Promise<T> {
-  const s = await startServer({ memory: false, data: dir });
+  const s = await startServer(onData());
   try {
     return await fn(s);
   } finally {
@@ -155,7 +175,7 @@ test('killed right after it started and then at an arbitrary moment, an in-place
   c.process.kill('SIGKILL');
   await c.exited;
   await resume(async (s) => {
-    const session = await waitForSession(s, t, sessions.inPlace);
+    const session = await waitForSession(s, t, sessions.inPlace, reclaimMs());
     assert.equal(session.status, 'completed');
     assert.deepEqual(session.restoreSessionArtifactCount, { total: 1, completed: 1, inProgress: 0, failed: 0 });
     const [a] = await artifacts(s, t, sessions.inPlace);

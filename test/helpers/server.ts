@@ -43,7 +43,7 @@ export interface TestServer {
  * With MAILVAULT_TEST_DATABASE_URL (a PostgreSQL server URL, e.g. postgres://postgres@127.0.0.1:5432/test)
  * every test server gets a database of its own there instead of in-memory SQLite.
  */
-async function postgresDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+export async function postgresDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
   const admin = process.env.MAILVAULT_TEST_DATABASE_URL;
   if (!admin) return undefined;
   const { default: pg } = await import('pg');
