@@ -7,9 +7,19 @@ import type { SessionRow } from './wire.js';
  * the row is forgotten as soon as that transaction ends, before the write is acknowledged: a read
  * after the acknowledgement never finds the old row. A read that began before such an end is not
  * kept (the generation moved on meanwhile). With PostgreSQL other nodes write too, so nothing is kept.
+ *
+ * A row is kept on its second read: sessions are polled, while a walk over many sessions, each read
+ * once, would only churn the cache (each kept row outlives young-generation GCs and is later dropped).
+ * Bounded by two generations of at most `max / 2` rows each: a full young generation becomes the old
+ * one and the old one is dropped, and a row read from the old one moves to the young one. (Evicting
+ * the oldest key of one Map one by one is slow: V8 leaves each deleted entry as a hole that every
+ * later `keys().next()` walks over.)
  */
 export class SessionCache {
-  private readonly rows = new Map<string, SessionRow>();
+  private young = new Map<string, SessionRow>();
+  private old = new Map<string, SessionRow>();
+  /** Keys read once since the last time this filled up. */
+  private readOnce = new Set<string>();
   private generation = 0;
   private readonly enabled: boolean;
 
@@ -17,8 +27,20 @@ export class SessionCache {
     this.enabled = store.dialect === 'sqlite';
   }
 
-  get(tenantId: string, id: string): SessionRow | undefined {
-    return this.rows.get(key(tenantId, id));
+  /** The key of a session in the cache; made once per read, as hashing it is a good part of a lookup. */
+  key(tenantId: string, id: string): string {
+    return tenantId + '\u0000' + id;
+  }
+
+  get(k: string): SessionRow | undefined {
+    const row = this.young.get(k);
+    if (row !== undefined || this.old.size === 0) return row;
+    const aged = this.old.get(k);
+    if (aged !== undefined) {
+      this.old.delete(k);
+      this.add(k, aged);
+    }
+    return aged;
   }
 
   /** Call before reading a row from the store; hand the result to `keep`. */
@@ -26,21 +48,33 @@ export class SessionCache {
     return this.generation;
   }
 
-  /** Keeps a row read from the store, unless a session changed since the read started. */
-  keep(tenantId: string, id: string, row: SessionRow, readStarted: number): void {
+  /** Keeps a row read from the store the second time, unless a session changed since the read started. */
+  keep(k: string, row: SessionRow, readStarted: number): void {
     if (!this.enabled || readStarted !== this.generation) return;
-    if (this.rows.size >= this.max) this.rows.delete(this.rows.keys().next().value as string);
-    this.rows.set(key(tenantId, id), Object.freeze(row));
+    if (!this.readOnce.delete(k)) {
+      if (this.readOnce.size >= this.max) this.readOnce.clear();
+      this.readOnce.add(k);
+      return;
+    }
+    this.add(k, Object.freeze(row));
+  }
+
+  private add(k: string, row: SessionRow): void {
+    if (this.young.size >= this.max / 2) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(k, row);
   }
 
   /** The session's row is changed or deleted by this write. */
   changed(trx: Trx, tenantId: string, id: string): void {
     if (!this.enabled) return;
+    const k = this.key(tenantId, id);
     this.store.afterTransaction(trx, () => {
       this.generation++;
-      this.rows.delete(key(tenantId, id));
+      this.young.delete(k);
+      this.old.delete(k);
     });
   }
 }
-
-const key = (tenantId: string, id: string) => tenantId + '\u0000' + id;

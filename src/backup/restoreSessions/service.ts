@@ -83,12 +83,13 @@ export class RestoreSessionsService {
   /** The session's committed row (read-only: it may be the cached one). */
   async getSession(tenantId: string, rawId: string): Promise<SessionRow> {
     const id = sessionIdOf(rawId);
-    const cached = this.sessions.get(tenantId, id);
+    const key = this.sessions.key(tenantId, id);
+    const cached = this.sessions.get(key);
     if (cached) return cached;
     const started = this.sessions.readStarts();
     const row = await this.prepared.sessionByIdIn(this.core.store.db, tenantId, id);
     if (!row) throw errors.restoreSessionNotFound(`The restore session '${id}' was not found.`);
-    this.sessions.keep(tenantId, id, row, started);
+    this.sessions.keep(key, row, started);
     return row;
   }
 
