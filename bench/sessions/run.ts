@@ -2,17 +2,20 @@
  * The heart of Mailvault under load: POST /exchangeRestoreSessions with seed example 1 (every 201
  * durable, through the store's group commit) and GET of a session by id, each against a raw
  * node:http server that parses the same body and answers a same-sized JSON without storing
- * anything, measured in the same run. Targets: create ≥ 0.5 of the baseline, GET ≥ 0.7.
+ * anything, measured in the same run. Targets: create ≥ 0.5 of the baseline, GET ≥ 0.7. The server
+ * keeps a session read by id (from its second read on), so GET of one session reads a kept row; a
+ * third case reads 20,000 sessions in turn, more than it keeps, so every read goes to SQLite.
  */
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { ROOT, spawnServer, startMailvault } from '../lib/processes.js';
+import { ROOT, cpuMs, spawnServer, startMailvault } from '../lib/processes.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Sessions read in turn by the uncached GET case: more than the server keeps (10,000). */
+const MANY = 20_000;
 
 const SEED1 = JSON.stringify({
   mailboxRestoreArtifacts: [
@@ -28,17 +31,26 @@ interface Sample {
   cpuUs: number;
 }
 
-/** CPU time (user + system) a process has used, in ms (Linux /proc). */
-function cpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 const median = (xs: Sample[]) => [...xs].sort((a, b) => a.rps - b.rps)[Math.floor(xs.length / 2)];
 
-async function load(o: { url: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; expect: number; pid: number; duration?: number }): Promise<Sample> {
+interface Load {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  expect: number;
+  pid: number;
+  duration?: number;
+  /** Request paths taken in turn instead of the url's. */
+  paths?: () => string[];
+}
+
+async function load(o: Load): Promise<Sample> {
   const before = cpuMs(o.pid);
-  const r = await autocannon({ url: o.url, method: o.method, headers: o.headers, body: o.body, connections: CONNECTIONS, duration: o.duration ?? DURATION });
+  const paths = o.paths?.();
+  let next = 0;
+  const requests: autocannon.Request[] | undefined = paths && [{ setupRequest: (req) => ({ ...req, path: paths[next++ % paths.length] }) }];
+  const r = await autocannon({ url: o.url, method: o.method, headers: o.headers, body: o.body, requests, connections: CONNECTIONS, duration: o.duration ?? DURATION });
   const cpu = cpuMs(o.pid) - before;
   const ok = r.statusCodeStats?.[String(o.expect) as '200']?.count ?? 0;
   if (r.errors > 0 || ok !== r.requests.total) throw new Error(`${o.method} ${o.url}: ${r.requests.total - ok} answers other than ${o.expect}, ${r.errors} errors`);
@@ -57,6 +69,22 @@ try {
   const readUrl = `${createUrl}/${JSON.parse(createdBody).id}`;
   const readBody = await (await fetch(readUrl, { headers: auth })).text();
 
+  /** Paths of MANY stored sessions (the create rounds store more; any shortfall is created here). */
+  let many: string[] = [];
+  const listMany = async () => {
+    let page: string | undefined = `${createUrl}?$select=id&$top=999`;
+    while (page && many.length < MANY) {
+      const body = await (await fetch(page, { headers: auth })).json();
+      many.push(...body.value.map((v: { id: string }) => new URL(`${createUrl}/${v.id}`).pathname));
+      page = body['@odata.nextLink'];
+    }
+    while (many.length < MANY) {
+      const created = await Promise.all(Array.from({ length: 64 }, () => fetch(createUrl, { method: 'POST', headers: json, body: SEED1 }).then((r) => r.json())));
+      many.push(...created.map((c) => new URL(`${createUrl}/${c.id}`).pathname));
+    }
+    many = many.slice(0, MANY);
+  };
+
   const base = await spawnServer([path.join(ROOT, 'bench/sessions/baseline.mjs')], /listening on (\S+)/, { CREATED_BODY: createdBody, READ_BODY: readBody });
   try {
     const baseCreate = `${base.base}/v1.0/solutions/backupRestore/exchangeRestoreSessions`;
@@ -72,9 +100,15 @@ try {
         baseline: { url: baseRead, method: 'GET' as const, headers: auth, expect: 200, pid: base.child.pid! },
         target: 0.7,
       },
+      getMany: {
+        mailvault: { url: createUrl, method: 'GET' as const, headers: auth, expect: 200, pid: mv.child.pid!, paths: () => many },
+        baseline: { url: baseCreate, method: 'GET' as const, headers: auth, expect: 200, pid: base.child.pid!, paths: () => many },
+        target: 0.7,
+      },
     };
     console.log(`sessions: ${CONNECTIONS} connections, median of ${ROUNDS} alternating ${DURATION}s rounds; creates are durable (WAL fdatasync before every 201, group commit)`);
     for (const [name, c] of Object.entries(cases)) {
+      if (name === 'getMany') await listMany();
       await load({ ...c.mailvault, duration: 2 }); // warm-up: JIT and caches
       await load({ ...c.baseline, duration: 1 });
       const rounds = { baseline: [] as Sample[], mailvault: [] as Sample[] };
@@ -86,7 +120,11 @@ try {
       const b = median(rounds.baseline);
       const m = median(rounds.mailvault);
       const ratio = m.rps / b.rps;
-      const what = name === 'create' ? 'POST exchangeRestoreSessions (seed example 1)' : 'GET exchangeRestoreSessions/{id}';
+      const what = {
+        create: 'POST exchangeRestoreSessions (seed example 1)',
+        get: 'GET exchangeRestoreSessions/{id}, one session (a kept row)',
+        getMany: `GET exchangeRestoreSessions/{id}, ${MANY} sessions in turn (read from SQLite)`,
+      }[name];
       console.log(`${what}`);
       console.log(`  raw node:http baseline  ${b.rps.toFixed(0).padStart(6)} req/s  p99 ${String(b.p99).padStart(4)} ms  ${b.cpuUs.toFixed(0).padStart(4)} µs CPU/request`);
       console.log(`  mailvault               ${m.rps.toFixed(0).padStart(6)} req/s  p99 ${String(m.p99).padStart(4)} ms  ${m.cpuUs.toFixed(0).padStart(4)} µs CPU/request`);
