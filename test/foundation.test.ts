@@ -104,3 +104,41 @@ test('on PostgreSQL, connections the database server ends are replaced; the serv
     await own.close();
   }
 });
+
+test('on a data directory, acknowledged writes reach the database file itself, checkpointed off the event loop', { skip: !!process.env.MAILVAULT_TEST_DATABASE_URL && 'SQLite only' }, async () => {
+  const { default: Database } = await import('better-sqlite3');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-checkpoint-'));
+  const own = await startServer({ memory: false, data });
+  try {
+    const names: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const name = `user${i}@contoso.example`;
+      const r = await own.request('POST', '/v1.0/users', { body: { displayName: `User ${i}`, userPrincipalName: name, mailNickname: `user${i}`, accountEnabled: true, passwordProfile: { password: 'Checkpoint-1234' } } });
+      assert.equal(r.status, 201, r.text);
+      names.push(name);
+    }
+    // The writer does not checkpoint; the checkpoint thread copies the WAL into the file soon after.
+    // A copy of the file alone (no WAL beside it) holds every acknowledged user once that has run.
+    const copy = path.join(data, 'copy.db');
+    let found = 0;
+    for (let i = 0; i < 100 && found < names.length; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      fs.copyFileSync(path.join(data, 'mailvault.db'), copy);
+      const db = new Database(copy, { readonly: true });
+      try {
+        found = (db.prepare(`select count(*) as n from users where user_principal_name in (${names.map(() => '?').join(',')})`).get(...names) as { n: number }).n;
+      } catch {
+        found = 0; // not yet even the table
+      } finally {
+        db.close();
+      }
+    }
+    assert.equal(found, names.length);
+  } finally {
+    await own.close();
+    fs.rmSync(data, { recursive: true, force: true });
+  }
+});

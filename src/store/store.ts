@@ -6,6 +6,7 @@ import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, type T
 import type { DB } from './schema.js';
 import type { DialectName } from './dialect.js';
 import { migrations } from './migrations/index.js';
+import { AUTOCHECKPOINT_PAGES, checkpointer } from './checkpointer.js';
 
 export type Trx = Transaction<DB>;
 export type Reader = Kysely<DB>;
@@ -80,8 +81,9 @@ export class Store {
     writerConn.pragma(file ? 'synchronous = NORMAL' : 'synchronous = FULL');
     writerConn.pragma('busy_timeout = 5000');
     writerConn.pragma('foreign_keys = OFF');
-    // Checkpoints run inside COMMIT on the event loop: fewer, larger ones copy each hot page once.
-    writerConn.pragma('wal_autocheckpoint = 10000');
+    // Until the checkpoint thread starts (and should it fail), checkpoints run inside COMMIT on the
+    // event loop: fewer, larger ones copy each hot page once.
+    writerConn.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
     writerConn.pragma('cache_size = -32000');
     const writerStatements = cachingStatements(writerConn);
     const writer = new Kysely<DB>({ dialect: new SqliteDialect({ database: writerStatements }) });
@@ -95,15 +97,21 @@ export class Store {
       reader = new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingStatements(readerConn) }) });
     }
     const wal = file ? walSyncer(file + '-wal') : undefined;
+    const checkpoints = file ? checkpointer(file, writerConn, (message) => console.error(`[mailvault] ${message}`)) : undefined;
     return new Store(
       'sqlite',
       reader,
       writer,
       async () => {
+        await checkpoints?.close();
         if (reader !== writer) await reader.destroy();
         await wal?.close();
       },
-      wal?.sync,
+      wal &&
+        (async () => {
+          await wal.sync();
+          checkpoints?.committed();
+        }),
       writerStatements,
     );
   }
