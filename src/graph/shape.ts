@@ -72,11 +72,18 @@ function shapeValue(m: GraphModel, t: string, v: unknown, unknown: boolean): unk
   return v;
 }
 
-/** Names of the properties a type declares (own and inherited), for body validation. */
-export function propertyNames(version: 'v1.0' | 'beta', type: string): Set<string> {
-  const def = model(version).types.get(type);
-  if (!def) throw new Error(`unknown type ${type}`);
-  return new Set(def.properties.keys());
+const names = new Map<string, ReadonlySet<string>>();
+
+/** Names of the properties a type declares (own and inherited), for body validation; made once per type. */
+export function propertyNames(version: 'v1.0' | 'beta', type: string): ReadonlySet<string> {
+  const key = `${version}:${type}`;
+  let set = names.get(key);
+  if (!set) {
+    const def = model(version).types.get(type);
+    if (!def) throw new Error(`unknown type ${type}`);
+    names.set(key, (set = new Set(def.properties.keys())));
+  }
+  return set;
 }
 
 /** Converts a flags enum value to its member names ("manual,dynamicRule"); 0 is the zero member. */
