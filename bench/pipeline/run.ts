@@ -10,7 +10,7 @@ import { ROOT, cpuMs, spawnServer, startMailvault } from '../lib/processes.js';
 const DURATION = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 interface Sample {
   rps: number;
