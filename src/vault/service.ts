@@ -112,26 +112,35 @@ export function vaultService(core: { services: Record<string, unknown> }): Vault
 
 /**
  * Restore points never change once written (expiry only removes them), so points read by id are
- * kept, per server; expiry is still checked against the clock on every read.
+ * kept, per server; expiry is still checked against the clock on every read. Bounded by two
+ * generations of at most `max / 2` points: a full young generation becomes the old one and the old one
+ * is dropped; a point read from the old one moves to the young one. (Deleting a Map's oldest key one at
+ * a time is slow in V8: every later `keys().next()` walks over the holes left behind.)
  */
 function pointCache(ctx: VaultContext, max = 10_000) {
-  const rows = new Map<string, RestorePoint>();
+  let young = new Map<string, RestorePoint>();
+  let old = new Map<string, RestorePoint>();
+  const keep = (key: string, point: RestorePoint) => {
+    if (young.size >= max / 2) {
+      old = young;
+      young = new Map();
+    }
+    young.set(key, point);
+  };
   return {
     async get(tenantId: string, id: string): Promise<RestorePoint | undefined> {
       const now = ctx.core.clock.now();
       const key = tenantId + '\u0000' + id;
-      const hit = rows.get(key);
+      let hit = young.get(key);
+      if (!hit && (hit = old.get(key))) keep(key, hit);
       if (hit) {
         if (hit.expirationDateTime <= now.toISOString()) return undefined;
         // fastRestore holds only while the point is young; a cached point only ever gets older.
-        const young = now.getTime() - new Date(hit.protectionDateTime).getTime() < FAST_RESTORE_MS;
-        return young ? hit : { ...hit, tags: hit.tags & ~FAST_RESTORE };
+        const fresh = now.getTime() - new Date(hit.protectionDateTime).getTime() < FAST_RESTORE_MS;
+        return fresh ? hit : { ...hit, tags: hit.tags & ~FAST_RESTORE };
       }
       const point = await getPoint(ctx.core.store.db, tenantId, id, now);
-      if (point) {
-        if (rows.size >= max) rows.delete(rows.keys().next().value as string);
-        rows.set(key, point);
-      }
+      if (point) keep(key, point);
       return point;
     },
   };
