@@ -21,6 +21,7 @@ import { FAST_RESTORE, getPoint, preferredPoint, type RestorePoint } from './res
 import { getSearchResponse, searchHitIds } from './search.js';
 import { messageVersionsAt, stateAt, type MessageVersion, type StateBatch } from './state.js';
 import { FAST_RESTORE_MS, iso } from './time.js';
+import { BoundedMap } from '../boundedMap.js';
 
 export type { RestorePoint } from './restorePoints.js';
 export type { ItemVersion, FolderVersion, MessageVersion, StateBatch } from './state.js';
@@ -112,27 +113,15 @@ export function vaultService(core: { services: Record<string, unknown> }): Vault
 
 /**
  * Restore points never change once written (expiry only removes them), so points read by id are
- * kept, per server; expiry is still checked against the clock on every read. Bounded by two
- * generations of at most `max / 2` points: a full young generation becomes the old one and the old one
- * is dropped; a point read from the old one moves to the young one. (Deleting a Map's oldest key one at
- * a time is slow in V8: every later `keys().next()` walks over the holes left behind.)
+ * kept, per server; expiry is still checked against the clock on every read.
  */
 function pointCache(ctx: VaultContext, max = 10_000) {
-  let young = new Map<string, RestorePoint>();
-  let old = new Map<string, RestorePoint>();
-  const keep = (key: string, point: RestorePoint) => {
-    if (young.size >= max / 2) {
-      old = young;
-      young = new Map();
-    }
-    young.set(key, point);
-  };
+  const rows = new BoundedMap<string, RestorePoint>(max);
   return {
     async get(tenantId: string, id: string): Promise<RestorePoint | undefined> {
       const now = ctx.core.clock.now();
       const key = tenantId + '\u0000' + id;
-      let hit = young.get(key);
-      if (!hit && (hit = old.get(key))) keep(key, hit);
+      const hit = rows.get(key);
       if (hit) {
         if (hit.expirationDateTime <= now.toISOString()) return undefined;
         // fastRestore holds only while the point is young; a cached point only ever gets older.
@@ -140,7 +129,7 @@ function pointCache(ctx: VaultContext, max = 10_000) {
         return fresh ? hit : { ...hit, tags: hit.tags & ~FAST_RESTORE };
       }
       const point = await getPoint(ctx.core.store.db, tenantId, id, now);
-      if (point) keep(key, point);
+      if (point) rows.set(key, point);
       return point;
     },
   };

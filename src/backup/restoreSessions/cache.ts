@@ -1,5 +1,6 @@
 import type { Store, Trx } from '../../store/store.js';
 import type { SessionRow } from './wire.js';
+import { BoundedMap } from '../../boundedMap.js';
 
 /**
  * Session rows read by id, kept by the server in the embedded SQLite mode, where this process is the
@@ -10,14 +11,10 @@ import type { SessionRow } from './wire.js';
  *
  * A row is kept on its second read: sessions are polled, while a walk over many sessions, each read
  * once, would only churn the cache (each kept row outlives young-generation GCs and is later dropped).
- * Bounded by two generations of at most `max / 2` rows each: a full young generation becomes the old
- * one and the old one is dropped, and a row read from the old one moves to the young one. (Evicting
- * the oldest key of one Map one by one is slow: V8 leaves each deleted entry as a hole that every
- * later `keys().next()` walks over.)
+ * Bounded by a BoundedMap (two generations).
  */
 export class SessionCache {
-  private young = new Map<string, SessionRow>();
-  private old = new Map<string, SessionRow>();
+  private readonly rows: BoundedMap<string, SessionRow>;
   /** Keys read once since the last time this filled up. */
   private readOnce = new Set<string>();
   private generation = 0;
@@ -25,6 +22,7 @@ export class SessionCache {
 
   constructor(private readonly store: Store, private readonly max = 10_000) {
     this.enabled = store.dialect === 'sqlite';
+    this.rows = new BoundedMap(max);
   }
 
   /** The key of a session in the cache; made once per read, as hashing it is a good part of a lookup. */
@@ -33,14 +31,7 @@ export class SessionCache {
   }
 
   get(k: string): SessionRow | undefined {
-    const row = this.young.get(k);
-    if (row !== undefined || this.old.size === 0) return row;
-    const aged = this.old.get(k);
-    if (aged !== undefined) {
-      this.old.delete(k);
-      this.add(k, aged);
-    }
-    return aged;
+    return this.rows.get(k);
   }
 
   /** Call before reading a row from the store; hand the result to `keep`. */
@@ -56,15 +47,7 @@ export class SessionCache {
       this.readOnce.add(k);
       return;
     }
-    this.add(k, Object.freeze(row));
-  }
-
-  private add(k: string, row: SessionRow): void {
-    if (this.young.size >= this.max / 2) {
-      this.old = this.young;
-      this.young = new Map();
-    }
-    this.young.set(k, row);
+    this.rows.set(k, Object.freeze(row));
   }
 
   /** The session's row is changed or deleted by this write. */
@@ -73,8 +56,7 @@ export class SessionCache {
     const k = this.key(tenantId, id);
     this.store.afterTransaction(trx, () => {
       this.generation++;
-      this.young.delete(k);
-      this.old.delete(k);
+      this.rows.delete(k);
     });
   }
 }
