@@ -25,6 +25,7 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { MailService } from '../../src/mail/service.js';
 import type { MessageRecord, MessageSnapshot } from '../../src/mail/model.js';
+import { startProfile } from '../lib/profile.js';
 
 const ITEMS = Number(process.env.BENCH_UPSERT_ITEMS ?? 50_000);
 const BATCH = Number(process.env.BENCH_UPSERT_BATCH ?? 1000);
@@ -118,14 +119,7 @@ try {
     return out;
   };
 
-  let session: import('node:inspector/promises').Session | undefined;
-  if (process.env.BENCH_UPSERT_PROFILE === '1') {
-    const inspector = await import('node:inspector/promises');
-    session = new inspector.Session();
-    session.connect();
-    await session.post('Profiler.enable');
-    await session.post('Profiler.start');
-  }
+  const stopProfile = await startProfile(process.env.BENCH_UPSERT_PROFILE === '1', 'upsert.cpuprofile');
 
   log(`bench/mail/upsert: ${ITEMS} messages in batches of ${BATCH}, ${where}`);
   const results: Array<{ name: string; rate: number }> = [];
@@ -155,10 +149,7 @@ try {
         `in upsertMessages ${((inside * 1000) / ITEMS).toFixed(1)} µs per item (${Math.round(ITEMS / (inside / 1000)).toLocaleString('en-US')} items/s), the rest is commit and fsync`,
     );
   }
-  if (session) {
-    const { profile } = await session.post('Profiler.stop');
-    fs.writeFileSync('upsert.cpuprofile', JSON.stringify(profile));
-  }
+  await stopProfile();
   if (incomplete > 0) throw new Error(`${incomplete} events without a complete snapshot`);
   const rows = await core.store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).where('mailbox_id', '=', user.id).where('folder_id', '=', archive).executeTakeFirstOrThrow();
   if (Number(rows.n) !== ITEMS) throw new Error(`${rows.n} messages in the archive, expected ${ITEMS}`);

@@ -22,6 +22,7 @@ import type { MailService } from '../../src/mail/service.js';
 import { vaultContext } from '../../src/vault/area.js';
 import { catchUpIndex } from '../../src/vault/indexer.js';
 import { receivedMessage, type MessageRecord, type MessageSnapshot } from '../../src/mail/model.js';
+import { startProfile } from '../lib/profile.js';
 
 const ITEMS = Number(process.env.BENCH_RESTORE_ITEMS ?? 100_000);
 const CHUNK = 2000;
@@ -128,14 +129,7 @@ try {
   const hwm = resetPeakRss();
   let peak = rssBefore;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  let profiler: import('node:inspector/promises').Session | undefined;
-  if (process.env.BENCH_RESTORE_PROFILE === '1') {
-    const inspector = await import('node:inspector/promises');
-    profiler = new inspector.Session();
-    profiler.connect();
-    await profiler.post('Profiler.enable');
-    await profiler.post('Profiler.start');
-  }
+  const stopProfile = await startProfile(process.env.BENCH_RESTORE_PROFILE === '1', 'restore.cpuprofile');
   log('restoring...');
   const io0 = io();
   const cpu0 = process.cpuUsage();
@@ -153,11 +147,7 @@ try {
   const cpu = process.cpuUsage(cpu0);
   const io1 = io();
   log('restored');
-  if (profiler) {
-    const { profile } = await profiler.post('Profiler.stop');
-    fs.writeFileSync('restore.cpuprofile', JSON.stringify(profile));
-    profiler.disconnect();
-  }
+  await stopProfile();
   const mem = process.memoryUsage();
   global.gc?.();
   const kept = process.memoryUsage().heapUsed;
