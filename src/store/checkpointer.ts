@@ -15,13 +15,6 @@ const INTERVAL_MS = 200;
 /** What the writer falls back to: a checkpoint inside the commit that makes the WAL this many pages. */
 export const AUTOCHECKPOINT_PAGES = 10_000;
 
-interface Reply {
-  ok: boolean;
-  log?: number;
-  checkpointed?: number;
-  message?: string;
-}
-
 export interface Checkpointer {
   /** A commit was made durable: checkpoint soon. */
   committed(): void;
@@ -56,11 +49,15 @@ export function checkpointer(file: string, writer: Database.Database, log: (mess
     running = true;
     worker.postMessage(0);
   };
-  worker.on('message', (r: Reply) => {
+  const schedule = () => {
+    if (dirty && !running && !failed) timer ??= setTimeout(start, INTERVAL_MS).unref();
+  };
+  // The thread answers each checkpoint with null, or with the message of the error that stopped it.
+  worker.on('message', (error: string | null) => {
     running = false;
-    if (!r.ok) return fallBack(r.message ?? 'checkpoint failed');
+    if (error !== null) return fallBack(error);
     if (idle) return idle();
-    if (dirty) timer ??= setTimeout(start, INTERVAL_MS).unref();
+    schedule();
   });
   worker.on('error', (error) => fallBack(error.message));
   worker.on('exit', () => fallBack('the checkpoint thread ended'));
@@ -68,7 +65,7 @@ export function checkpointer(file: string, writer: Database.Database, log: (mess
   return {
     committed() {
       dirty = true;
-      if (!running && !failed) timer ??= setTimeout(start, INTERVAL_MS).unref();
+      schedule();
     },
     async close() {
       if (timer) clearTimeout(timer);
@@ -81,7 +78,7 @@ export function checkpointer(file: string, writer: Database.Database, log: (mess
 
 /**
  * The checkpoint thread, run from its source text (so it needs no file of its own, compiled or not):
- * on each message a PASSIVE checkpoint on a connection of its own, answering SQLite's counts.
+ * on each message a PASSIVE checkpoint on a connection of its own.
  */
 function checkpointThread(): void {
   /* eslint-disable @typescript-eslint/no-require-imports */
@@ -94,10 +91,10 @@ function checkpointThread(): void {
   const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
   parentPort!.on('message', () => {
     try {
-      const row = checkpoint.get() as { log: number; checkpointed: number };
-      parentPort!.postMessage({ ok: true, log: row.log, checkpointed: row.checkpointed });
+      checkpoint.get();
+      parentPort!.postMessage(null);
     } catch (error) {
-      parentPort!.postMessage({ ok: false, message: (error as Error).message });
+      parentPort!.postMessage((error as Error).message);
     }
   });
   parentPort!.on('close', () => db.close());
