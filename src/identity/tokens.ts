@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
 import type { SigningKey } from './keys.js';
 import { ALL_PERMISSIONS } from '../http/permissions.js';
+import { BoundedMap } from '../boundedMap.js';
 import { parseIsoDuration } from '../clock.js';
 
 export const GRAPH_AUDIENCES = ['https://graph.microsoft.com', '00000003-0000-0000-c000-000000000000'];
@@ -86,9 +87,12 @@ interface CacheEntry {
  * verified token is cached (by its exact text) until it expires.
  */
 export class TokenVerifier {
-  private cache = new Map<string, CacheEntry>();
-  private byHeader = new Map<string, CacheEntry & { header: string }>();
-  constructor(private readonly key: SigningKey, private readonly maxEntries = 10_000) {}
+  private readonly cache: BoundedMap<string, CacheEntry>;
+  private readonly byHeader: BoundedMap<string, CacheEntry & { header: string }>;
+  constructor(private readonly key: SigningKey, maxEntries = 10_000) {
+    this.cache = new BoundedMap(maxEntries);
+    this.byHeader = new BoundedMap(maxEntries);
+  }
 
   /** The principal of an `Authorization` header whose token was verified before and has not expired. */
   cached(header: string | undefined): Principal | undefined {
@@ -145,7 +149,6 @@ export class TokenVerifier {
       userName: scp !== undefined && typeof payload.name === 'string' ? payload.name : null,
       permissions: new Set(scp !== undefined ? scp.split(' ').filter(Boolean) : roles ?? []),
     };
-    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
     const entry = { principal, expMs: Number(payload.exp) * 1000 };
     this.cache.set(token, entry);
     if (header) this.rememberHeader(header, entry);
@@ -153,7 +156,6 @@ export class TokenVerifier {
   }
 
   private rememberHeader(header: string, entry: CacheEntry): void {
-    if (this.byHeader.size >= this.maxEntries) this.byHeader.delete(this.byHeader.keys().next().value as string);
     this.byHeader.set(header.slice(-40), { ...entry, header });
   }
 }
