@@ -30,6 +30,12 @@ export interface MailChange {
   props: Record<string, unknown> | null;
   mimeSha256: string | null;
   isDraft: boolean;
+  /**
+   * A message upsert whose stored snapshot is exactly the text of this vault version of the same
+   * mailbox (a restore writing a captured version back): the vault refers to it instead of keeping
+   * the text twice. Absent otherwise.
+   */
+  propsSeq?: number;
 }
 
 /** A protection unit entering or leaving `protected`, emitted inside the transaction that changes it. */

@@ -252,6 +252,7 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
       props: snapshot as unknown as Record<string, unknown>,
       mimeSha256: m.mimeSha256,
       isDraft: snapshot.isDraft,
+      propsSeq: m.storedJson === undefined ? undefined : m.propsSeq,
     };
   });
   if (o.fresh) await insertRows(trx, core.store.dialect, INSERT_MESSAGES, values);

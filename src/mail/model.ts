@@ -96,6 +96,8 @@ export interface MessageRecord {
    * version); it is stored as given instead of serializing `props` again.
    */
   storedJson?: string;
+  /** With `storedJson`: the vault version whose snapshot is that very text (a restore), passed on in the change event (MailChange.propsSeq). */
+  propsSeq?: number;
 }
 
 export const WELL_KNOWN_FOLDERS = ['msgfolderroot', 'inbox', 'drafts', 'sentitems', 'deleteditems', 'junkemail', 'archive', 'outbox'] as const;

@@ -233,9 +233,11 @@ export interface VaultVersionTable {
   op: 'upsert' | 'delete';
   at: string;
   folder_id: string | null;
-  /** Full item state (message or folder properties) for upserts. */
+  /** Full item state (message or folder properties) for upserts; null when `props_seq` names the version holding it. */
   props: string | null;
   mime_sha256: string | null;
+  /** An upsert sharing the snapshot text of that version (same mailbox, which holds the text itself); else null. */
+  props_seq: number | null;
 }
 
 export interface RestorePointTable {

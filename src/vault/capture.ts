@@ -12,7 +12,7 @@ import type { Trx } from '../store/store.js';
 import type { MailService } from '../mail/service.js';
 import { mailboxKey, type VaultContext } from './context.js';
 import { createPoint, duePoints, markDirty } from './restorePoints.js';
-import { latestVersions } from './latest.js';
+import { latestVersions, versionProps } from './latest.js';
 
 /** One version to append, its snapshot already serialized (once, here) as it is stored. */
 export interface NewVersion {
@@ -25,10 +25,12 @@ export interface NewVersion {
   folderId: string | null;
   json: string | null;
   mimeSha256: string | null;
+  /** The version whose snapshot text this upsert shares instead of holding a copy (`json` is then null). */
+  propsSeq: number | null;
 }
 
 /** A change as the vault receives it: the snapshot as an object. */
-export type VersionInput = Omit<NewVersion, 'json'> & { props: Record<string, unknown> | null };
+export type VersionInput = Omit<NewVersion, 'json' | 'propsSeq'> & { props: Record<string, unknown> | null };
 
 /** Snapshot fields that change on every write and are ignored when an item is recreated: not kept. */
 const isInformational = (k: string) => k === 'changeKey' || k === 'lastModifiedDateTime' || k === 'parentFolderId';
@@ -43,9 +45,14 @@ function kept(props: Record<string, unknown>): Record<string, unknown> {
 /**
  * `json`: the snapshot already serialized as kept, when known (a message row's text, which is the
  * same: the mail service stores the snapshot without the same three fields, in the same key order).
+ * `propsSeq`: a version of the same mailbox holding exactly that text (a restore writing it back), to
+ * refer to instead of storing the text again.
  */
-export function newVersion(v: VersionInput, json?: string): NewVersion {
+export function newVersion(v: VersionInput, json?: string, propsSeq?: number | null): NewVersion {
   const upsert = v.op === 'upsert';
+  if (upsert && propsSeq != null) {
+    return { tenantId: v.tenantId, mailboxId: v.mailboxId, itemKind: v.itemKind, itemId: v.itemId, op: v.op, at: v.at, folderId: v.folderId, json: null, mimeSha256: v.mimeSha256, propsSeq };
+  }
   return {
     tenantId: v.tenantId,
     mailboxId: v.mailboxId,
@@ -56,12 +63,13 @@ export function newVersion(v: VersionInput, json?: string): NewVersion {
     folderId: v.folderId,
     json: upsert && v.props ? (json ?? JSON.stringify(kept(v.props))) : null,
     mimeSha256: upsert ? v.mimeSha256 : null,
+    propsSeq: null,
   };
 }
 
-const VERSION_COLUMNS = 9;
+const VERSION_COLUMNS = 10;
 const VERSION_CHUNK = 1000;
-const INTO = 'insert into vault_versions (tenant_id, mailbox_id, item_kind, item_id, op, at, folder_id, props, mime_sha256)';
+const INTO = 'insert into vault_versions (tenant_id, mailbox_id, item_kind, item_id, op, at, folder_id, props, mime_sha256, props_seq)';
 
 /** `(?, ..), (?, ..)` for SQLite, `($1, ..), ($10, ..)` for PostgreSQL. */
 function valueList(dialect: DialectName, rows: number): string {
@@ -103,7 +111,7 @@ export async function appendVersions(ctx: VaultContext, trx: Trx, rows: NewVersi
   for (let i = 0; i < rows.length; i += VERSION_CHUNK) {
     const part = i === 0 && rows.length <= VERSION_CHUNK ? rows : rows.slice(i, i + VERSION_CHUNK);
     const params: unknown[] = [];
-    for (const v of part) params.push(v.tenantId, v.mailboxId, v.itemKind, v.itemId, v.op, v.at, v.folderId, v.json, v.mimeSha256);
+    for (const v of part) params.push(v.tenantId, v.mailboxId, v.itemKind, v.itemId, v.op, v.at, v.folderId, v.json, v.mimeSha256, v.propsSeq);
     if (onlyIfProtected) params.push(part[0].tenantId, part[0].mailboxId);
     await trx.executeQuery(CompiledQuery.raw(insertText(dialect, part.length, onlyIfProtected), params));
   }
@@ -124,7 +132,7 @@ export async function onMailChanged(ctx: VaultContext, trx: Trx, events: MailCha
     let list = byMailbox.get(key);
     if (!list) byMailbox.set(key, (list = []));
     m ??= mail(ctx);
-    list.push(newVersion(e, e.itemKind === 'message' && e.props ? m.storedJson(e.props) : undefined));
+    list.push(e.propsSeq != null ? newVersion(e, undefined, e.propsSeq) : newVersion(e, e.itemKind === 'message' && e.props ? m.storedJson(e.props) : undefined));
   }
   if (!byMailbox) return;
   for (const [key, rows] of byMailbox) {
@@ -218,7 +226,7 @@ async function changedOnly(trx: Trx, tenantId: string, mailboxId: string, rows: 
   for (let i = 0; i < rows.length; i += 500) {
     const ids = rows.slice(i, i + 500).map((r) => r.itemId);
     const found = await latestVersions(trx, tenantId, mailboxId, { itemIds: ids })
-      .select(['v.item_id', 'v.op', 'v.folder_id', 'v.props', 'v.mime_sha256'])
+      .select(['v.item_id', 'v.op', 'v.folder_id', versionProps('v').as('props'), 'v.mime_sha256'])
       .execute();
     for (const f of found) latest.set(f.item_id, f);
   }

@@ -9,6 +9,7 @@
  *    content written just before its message is safe).
  *  - search responses once their points expired, with their hits.
  */
+import { sql } from 'kysely';
 import type { Trx } from '../store/store.js';
 import type { VaultContext } from './context.js';
 import { mailboxKey } from './context.js';
@@ -174,6 +175,12 @@ async function reduceTo(ctx: VaultContext, tenantId: string, mailboxId: string, 
 async function removeVersions(ctx: VaultContext, trx: Trx, seqs: number[]): Promise<void> {
   for (let i = 0; i < seqs.length; i += CHUNK) {
     const part = seqs.slice(i, i + CHUNK);
+    // Versions sharing the text of one that goes get the text first (found by the partial index).
+    await trx
+      .updateTable('vault_versions')
+      .set({ props: sql<string>`(select s.props from vault_versions s where s.seq = vault_versions.props_seq)`, props_seq: null })
+      .where('props_seq', 'in', part)
+      .execute();
     await trx.deleteFrom('vault_versions').where('seq', 'in', part).execute();
     await ctx.index.remove(trx, part);
   }

@@ -15,6 +15,7 @@ import { toFtsMatch } from './query/fts.js';
 import { usesDumpsterTime, type Comparison, type QueryNode } from './query/parser.js';
 import { latestPage, messageVersionsAt, STATE_BATCH } from './state.js';
 import { catchUpIndex } from './indexer.js';
+import { versionProps } from './latest.js';
 
 interface Version {
   item_id: string;
@@ -45,7 +46,7 @@ export async function granularHits(ctx: VaultContext, tenantId: string, mailboxI
       after = seqs[seqs.length - 1];
       // Unary + keeps SQLite on the rowid lookups (this branch is SQLite's); a mailbox-wide index scan costs 100x.
       const current = await sql<Version>`
-        select v.item_id, v.props from vault_versions v
+        select v.item_id, ${versionProps('v')} as props from vault_versions v
         where v.seq in (${sql.join(seqs)}) and +v.tenant_id = ${tenantId} and +v.mailbox_id = ${mailboxId}
           and v.item_kind = 'message' and v.op = 'upsert' and +v.at <= ${at}
           and not exists (select 1 from vault_versions w

@@ -9,6 +9,7 @@ import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { DB } from '../store/schema.js';
 import type { DialectName } from '../store/dialect.js';
 import { allFacetTokens, messageFacts, type MessageFacts } from './facts.js';
+import { versionPropsSql } from './latest.js';
 
 export interface IndexedVersion {
   seq: number;
@@ -85,8 +86,8 @@ class Fts5Index implements KeywordIndex {
     const { rows } = await trx.executeQuery<{ seq: number; tenant_id: string; mailbox_id: string; f: string | null }>(
       CompiledQuery.raw(
         `select seq, tenant_id, mailbox_id,
-          case when item_kind = 'message' and op = 'upsert' then json_extract(props, ${FACT_PATHS}) end as f
-        from vault_versions where seq > ? order by seq limit ?`,
+          case when item_kind = 'message' and op = 'upsert' then json_extract(${versionPropsSql('v')}, ${FACT_PATHS}) end as f
+        from vault_versions v where seq > ? order by seq limit ?`,
         [after, limit],
       ),
     );

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '../store/schema.js';
 
 /**
@@ -28,4 +28,17 @@ export function latestVersions(
     },
     (j) => j.onRef('l.seq', '=', 'v.seq'),
   );
+}
+
+/**
+ * A version's snapshot text, whether it holds it or shares an earlier version's (`props_seq`): every
+ * reader of `props` goes through this. `alias` names the version row in the query.
+ */
+export function versionProps(alias: string): RawBuilder<string | null> {
+  return sql.raw<string | null>(versionPropsSql(alias));
+}
+
+/** `versionProps` as SQL text, for statements written as text. */
+export function versionPropsSql(alias: string): string {
+  return `coalesce(${alias}.props, (select s.props from vault_versions s where s.seq = ${alias}.props_seq))`;
 }

@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../store/schema.js';
-import { latestVersions } from './latest.js';
+import { latestVersions, versionProps } from './latest.js';
 
 export interface ItemVersion {
   itemKind: 'message' | 'folder';
@@ -37,7 +37,7 @@ export async function latestPage(
   // Every id is after '': with a lower bound on the id even the first page streams through the item
   // index and stops at the limit, instead of grouping the whole mailbox's versions at `at` first.
   const rows = await latestVersions(db, tenantId, mailboxId, { itemKind: kind, at, afterId: afterId ?? '', limit })
-    .select(['v.item_id', 'v.op', 'v.folder_id', 'v.props', 'v.mime_sha256', 'v.at'])
+    .select(['v.item_id', 'v.op', 'v.folder_id', versionProps('v').as('props'), 'v.mime_sha256', 'v.at'])
     .orderBy('v.item_id')
     .execute();
   const items = rows
@@ -73,7 +73,7 @@ export async function messageVersionsAt(db: Kysely<DB>, tenantId: string, mailbo
   for (let i = 0; i < itemIds.length; i += 500) {
     const ids = itemIds.slice(i, i + 500);
     const rows = await latestVersions(db, tenantId, mailboxId, { itemKind: 'message', itemIds: ids, at })
-      .select(['v.item_id', 'v.op', 'v.folder_id', 'v.props', 'v.mime_sha256', 'v.at'])
+      .select(['v.item_id', 'v.op', 'v.folder_id', versionProps('v').as('props'), 'v.mime_sha256', 'v.at'])
       .orderBy('v.item_id')
       .execute();
     for (const r of rows) {

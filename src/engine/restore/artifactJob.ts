@@ -183,6 +183,7 @@ export function restoreArtifactJob(core: Core): JobHandler {
       folderId: folders.get(i.folderId)!,
       props: i.props,
       storedJson: i.json,
+      propsSeq: i.propsSeq,
       mimeSha256: i.mimeSha256,
     }));
     const outcome = await writeMessages(core, trx, a.tenantId, a.mailboxId, records, pg.items.map((i) => i.itemId));

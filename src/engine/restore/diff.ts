@@ -18,6 +18,8 @@ export interface Restorable {
   props: MessageSnapshot;
   /** `props` as the vault stored it (as a message row stores it too). */
   json: string;
+  /** The vault version holding `json`. */
+  propsSeq: number;
   mimeSha256: string;
 }
 
@@ -40,7 +42,7 @@ export function judge(row: SourceRow): Verdict {
   } catch {
     return { bad: 'The captured version of the item is not readable.' };
   }
-  const restorable = (change: Change): Verdict => ({ restore: { itemId: row.item_id, change, folderId: row.folder_id!, props, json: row.props!, mimeSha256: row.mime_sha256! } });
+  const restorable = (change: Change): Verdict => ({ restore: { itemId: row.item_id, change, folderId: row.folder_id!, props, json: row.props!, propsSeq: row.props_seq, mimeSha256: row.mime_sha256! } });
   if (row.live !== 1) return restorable('deleted');
   // The database compares texts; equal values written in another key order are still equal.
   if (row.live_folder_id === row.folder_id && row.live_mime === row.mime_sha256 && row.live_props !== null) {

@@ -21,6 +21,8 @@ export interface SourceRow {
   mime_sha256: string | null;
   /** The version's snapshot; null when unchanged. */
   props: string | null;
+  /** The version holding that snapshot text: the version itself, or the one whose text it shares. */
+  props_seq: number;
   live: number;
   /** 1 when the live message equals the version (folder, content and properties). */
   unchanged: number;
@@ -35,8 +37,8 @@ export interface SourceRow {
 /** Snapshot properties equal, ignoring what changes on every write (changeKey, lastModifiedDateTime, parentFolderId). */
 function samePropsSql(dialect: string): RawBuilder<unknown> {
   return dialect === 'postgres'
-    ? sql`(v.props::jsonb - 'changeKey' - 'lastModifiedDateTime' - 'parentFolderId') = m.props::jsonb`
-    : sql`json_remove(v.props, '$.changeKey', '$.lastModifiedDateTime', '$.parentFolderId') = json(m.props)`;
+    ? sql`(coalesce(v.props, s.props)::jsonb - 'changeKey' - 'lastModifiedDateTime' - 'parentFolderId') = m.props::jsonb`
+    : sql`json_remove(coalesce(v.props, s.props), '$.changeKey', '$.lastModifiedDateTime', '$.parentFolderId') = json(m.props)`;
 }
 
 /**
@@ -45,22 +47,23 @@ function samePropsSql(dialect: string): RawBuilder<unknown> {
  */
 async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: string, latest: RawBuilder<unknown>): Promise<SourceRow[]> {
   const r = await sql<SourceRow>`
-    select d.item_id, d.op, d.folder_id, d.mime_sha256, d.live, d.unchanged, d.live_folder_id, d.live_mime,
+    select d.item_id, d.op, d.folder_id, d.mime_sha256, d.props_seq, d.live, d.unchanged, d.live_folder_id, d.live_mime,
       case when d.unchanged = 1 then null else d.vprops end as props,
       case when d.unchanged = 1 then null else d.lprops end as live_props,
       case when d.unchanged = 1 or exists (select 1 from blobs b where b.sha256 = d.mime_sha256) then 1 else 0 end as has_content
     from (
-      select l.item_id, v.op, v.folder_id, v.mime_sha256, v.props as vprops,
+      select l.item_id, v.op, v.folder_id, v.mime_sha256, coalesce(v.props, s.props) as vprops, coalesce(v.props_seq, v.seq) as props_seq,
         case when m.id is null then 0 else 1 end as live,
         case when m.id is not null and v.op = 'upsert' and m.folder_id = v.folder_id and m.mime_sha256 = v.mime_sha256
           and ${samePropsSql(dialect)} then 1 else 0 end as unchanged,
         m.folder_id as live_folder_id, m.mime_sha256 as live_mime, m.props as lprops
       from (${latest}) l
       join vault_versions v on v.seq = l.seq
+      left join vault_versions s on s.seq = v.props_seq
       left join messages m on m.tenant_id = ${tenantId} and m.mailbox_id = ${mailboxId} and m.id = v.item_id
     ) d
     order by d.item_id`.execute(trx);
-  return r.rows.map((row) => ({ ...row, live: Number(row.live), unchanged: Number(row.unchanged), has_content: Number(row.has_content) }));
+  return r.rows.map((row) => ({ ...row, props_seq: Number(row.props_seq), live: Number(row.live), unchanged: Number(row.unchanged), has_content: Number(row.has_content) }));
 }
 
 /** The next page of the whole mailbox at `at`, after item `after`. */

@@ -5,6 +5,7 @@ import { vault301 } from './301_vault.js';
 import { vault302 } from './302_vault_indexes.js';
 import { vault303 } from './303_vault_fts_tokens.js';
 import { vault304 } from './304_vault_folder_versions.js';
+import { vault305 } from './305_vault_shared_props.js';
 import { userProps101 } from './101_user_props.js';
 import { messagesBlob102 } from './102_messages_blob_index.js';
 import { protectionDue201 } from './201_protection_due.js';
@@ -25,6 +26,7 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '302_vault_indexes': vault302(),
     '303_vault_fts_tokens': vault303(dialect),
     '304_vault_folder_versions': vault304(),
+    '305_vault_shared_props': vault305(dialect),
     '401_restore_session_counts': restoreSessionCounts401(),
     '402_restore_sessions_running': restoreSessionsRunning402(),
   };
