@@ -1,4 +1,5 @@
 /** Wires config → store → services → HTTP. The one place that knows everything. */
+import './tickMaps.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';

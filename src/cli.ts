@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `mailvault` command: serve, token (import and export are added by the mail area). */
+import './tickMaps.js';
 import { Command, Option } from 'commander';
 import { loadConfig, ConfigError, DEFAULTS } from './config.js';
 import { createApp } from './app.js';

@@ -142,3 +142,8 @@ test('on a data directory, acknowledged writes reach the database file itself, c
     fs.rmSync(data, { recursive: true, force: true });
   }
 });
+
+test('the app holds one nextTick queue entry, so a full collection cannot reset nextTick to its slow path', async () => {
+  const { tickEntryHeld } = await import('../src/tickMaps.js');
+  assert.equal(tickEntryHeld(), true);
+});
