@@ -31,6 +31,11 @@ export interface MailChange {
   mimeSha256: string | null;
   isDraft: boolean;
   /**
+   * Message upserts: `props` serialized as the message row stores it (without changeKey,
+   * lastModifiedDateTime and parentFolderId), so a listener keeping the text need not serialize it again.
+   */
+  json?: string;
+  /**
    * A message upsert whose stored snapshot is exactly the text of this vault version of the same
    * mailbox (a restore writing a captured version back): the vault refers to it instead of keeping
    * the text twice. Absent otherwise.

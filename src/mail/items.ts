@@ -155,15 +155,9 @@ async function nextSeq(trx: Trx, tenantId: string, mailboxId: string): Promise<n
 
 // ---- messages ----------------------------------------------------------------------------------
 
-/**
- * The text each message row got for the snapshot its event carries (the snapshot without the per-write
- * fields), so the vault stores the very same text instead of serializing the snapshot again.
- */
-const rowJson = new WeakMap<object, string>();
-
-/** The JSON a message row stores for a snapshot emitted by upsertMessages' event; undefined for any other object. */
-export function storedJsonOf(snapshot: object): string | undefined {
-  return rowJson.get(snapshot);
+function withoutWriteFields(p: MessageSnapshot): MessageSnapshot {
+  const { changeKey: _c, lastModifiedDateTime: _l, parentFolderId: _p, ...props } = p;
+  return props;
 }
 
 interface Existing {
@@ -200,7 +194,10 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
   const ids = items.map((m) => m.id);
   const before = o.fresh ? undefined : await existingOf(trx, tenantId, mailboxId, ids);
   // the lean variants rely on the values read above: an id twice in one call takes the full upsert
-  const lean = before !== undefined && before.size > 0 && new Set(ids).size === ids.length;
+  const distinct = before !== undefined && new Set(ids).size === ids.length;
+  const lean = distinct && before.size > 0;
+  // none of the ids exists (read in this transaction) and none repeats: a plain insert, no conflict to handle
+  const none = distinct && before.size === 0;
   const variants: number[] = new Array(items.length).fill(0);
   const keys = changeKeys(items.length);
   const values: unknown[] = new Array(items.length * MESSAGE_COLUMNS.length);
@@ -210,7 +207,8 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
   let k = 0;
   items.forEach((m, i) => {
     // the row keeps the snapshot without the per-write fields; the record and its event get them anew
-    const { changeKey: _c, lastModifiedDateTime: _l, parentFolderId: _p, ...props } = m.props;
+    // (a record given with its stored text hands over its props: they become the stored snapshot, uncopied)
+    const props = m.storedJson === undefined ? withoutWriteFields(m.props) : m.props;
     values[k++] = tenantId;
     values[k++] = mailboxId;
     values[k++] = m.id;
@@ -236,7 +234,6 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
     snapshot.changeKey = keys[i];
     snapshot.lastModifiedDateTime = now;
     snapshot.parentFolderId = m.folderId;
-    rowJson.set(snapshot, json);
     stored[i] = { id: m.id, folderId: m.folderId, mimeSha256: m.mimeSha256, props: snapshot };
     const old = before?.get(m.id);
     from[i] = old?.folder_id ?? null;
@@ -252,10 +249,11 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
       props: snapshot as unknown as Record<string, unknown>,
       mimeSha256: m.mimeSha256,
       isDraft: snapshot.isDraft,
+      json,
       propsSeq: m.storedJson === undefined ? undefined : m.propsSeq,
     };
   });
-  if (o.fresh) await insertRows(trx, core.store.dialect, INSERT_MESSAGES, values);
+  if (o.fresh || none) await insertRows(trx, core.store.dialect, INSERT_MESSAGES, values);
   else if (!lean) await insertRows(trx, core.store.dialect, UPSERT_MESSAGES[0], values);
   else {
     const width = MESSAGE_COLUMNS.length;

@@ -23,14 +23,14 @@
  *   deleteMessages(trx, tenantId, mailboxId, ids): Promise<string[]>  — the ids that existed
  *   iterateMessages(tenantId, mailboxId, batchSize = 1000, folderId?): AsyncGenerator<MessageRecord[]>  — id order, via core.store.db
  *   messagesInTrx(trx, tenantId, mailboxId, {afterId?, limit, folderId?}): Promise<MessageRecord[]> — id order
- *   storedJson(snapshot): string | undefined — for a message snapshot emitted in mailChanged, the JSON its
- *       row stores (the snapshot without changeKey, lastModifiedDateTime, parentFolderId); else undefined
  *   getMessage(tenantId, mailboxId, id, trx?): Promise<MessageRecord | undefined>
  *   importMime(trx, tenantId, mailboxId, folderId, items: ImportItem[]): Promise<MessageRecord[]>
  *
  * Events: every change to a message or folder, by any path, emits core.events.mailChanged inside
  * its transaction with a complete snapshot in `props` (MessageSnapshot / FolderSnapshot of
- * model.ts), `mimeSha256`, `folderId` (messages: their folder; folders: their parent) and `isDraft`.
+ * model.ts), `mimeSha256`, `folderId` (messages: their folder; folders: their parent) and `isDraft`;
+ * message upserts also carry `json`, the text their row stores, and, when written from a vault version's
+ * text (a restore), `propsSeq`.
  */
 import type { Kysely } from 'kysely';
 import type { Core } from '../core.js';
@@ -72,7 +72,6 @@ export interface MailService {
   deleteMessages(trx: Trx, tenantId: string, mailboxId: string, ids: string[]): Promise<string[]>;
   iterateMessages(tenantId: string, mailboxId: string, batchSize?: number, folderId?: string): AsyncGenerator<MessageRecord[]>;
   messagesInTrx(trx: Trx, tenantId: string, mailboxId: string, o: { afterId?: string; limit: number; folderId?: string }): Promise<MessageRecord[]>;
-  storedJson(snapshot: object): string | undefined;
   getMessage(tenantId: string, mailboxId: string, id: string, trx?: Trx): Promise<MessageRecord | undefined>;
   importMime(trx: Trx, tenantId: string, mailboxId: string, folderId: string, items: ImportItem[]): Promise<MessageRecord[]>;
 }
@@ -125,7 +124,6 @@ export function createMailService(core: Core): MailService {
       }
     },
     messagesInTrx: (trx, tenantId, mailboxId, o) => items.messagesPage(trx, tenantId, mailboxId, o),
-    storedJson: items.storedJsonOf,
     getMessage: (tenantId, mailboxId, id, trx) => items.getMessage(db(trx), tenantId, mailboxId, id),
     async importMime(trx, tenantId, mailboxId, folderId, list) {
       const now = core.clock.now().toISOString();

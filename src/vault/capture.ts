@@ -123,7 +123,6 @@ export async function appendVersions(ctx: VaultContext, trx: Trx, rows: NewVersi
 
 export async function onMailChanged(ctx: VaultContext, trx: Trx, events: MailChange[]): Promise<void> {
   let byMailbox: Map<string, NewVersion[]> | undefined;
-  let m: MailService | undefined;
   for (const e of events) {
     if (e.itemKind === 'message' && e.isDraft) continue;
     const key = mailboxKey(e.tenantId, e.mailboxId);
@@ -131,8 +130,7 @@ export async function onMailChanged(ctx: VaultContext, trx: Trx, events: MailCha
     byMailbox ??= new Map();
     let list = byMailbox.get(key);
     if (!list) byMailbox.set(key, (list = []));
-    m ??= mail(ctx);
-    list.push(e.propsSeq != null ? newVersion(e, undefined, e.propsSeq) : newVersion(e, e.itemKind === 'message' && e.props ? m.storedJson(e.props) : undefined));
+    list.push(newVersion(e, e.json, e.propsSeq));
   }
   if (!byMailbox) return;
   for (const [key, rows] of byMailbox) {
