@@ -22,8 +22,14 @@ export function shape(type: string, value: Record<string, unknown>, o: ShapeOpti
   return picked;
 }
 
-/** Per type, only the properties whose values need rewriting (enums, structured values); computed once. */
-type Plan = Map<string, string>;
+/**
+ * Per type, only the properties whose values may need rewriting (enums, structured values), as two
+ * parallel arrays; computed once per type.
+ */
+interface Plan {
+  keys: string[];
+  types: string[];
+}
 const plans = new Map<GraphModel, Map<string, Plan>>();
 
 function planFor(m: GraphModel, type: string): Plan | undefined {
@@ -33,31 +39,47 @@ function planFor(m: GraphModel, type: string): Plan | undefined {
   if (plan) return plan;
   const def = m.types.get(type);
   if (!def) return undefined;
-  plan = new Map();
+  plan = { keys: [], types: [] };
   for (const [name, p] of def.properties) {
     const t = typeName(p.type);
-    if (m.enums.has(t) || m.types.has(t)) plan.set(name, p.type);
+    if (m.enums.has(t) || m.types.has(t)) {
+      plan.keys.push(name);
+      plan.types.push(p.type);
+    }
   }
   byType.set(type, plan);
   return plan;
 }
 
+/**
+ * The value as the client must see it. Values that need no rewriting come back as they are (the
+ * same object or array): most responses have nothing to rewrite, so shaping them copies nothing.
+ */
 function shapeStructured(m: GraphModel, type: string, value: Record<string, unknown>, unknown: boolean): Record<string, unknown> {
   const declared = value['@odata.type'];
   const odataType = typeof declared === 'string' ? declared.replace(/^#microsoft\.graph\./, '') : type;
   const plan = planFor(m, odataType) ?? planFor(m, type);
   if (!plan) return value;
-  const out: Record<string, unknown> = {};
-  for (const k in value) {
+  let out: Record<string, unknown> | undefined;
+  for (let i = 0; i < plan.keys.length; i++) {
+    const k = plan.keys[i];
     const v = value[k];
-    const t = plan.get(k);
-    out[k] = t !== undefined && v !== null && v !== undefined ? shapeValue(m, t, v, unknown) : v;
+    if (v === null || v === undefined) continue;
+    const shaped = shapeValue(m, plan.types[i], v, unknown);
+    if (shaped !== v) (out ??= { ...value })[k] = shaped;
   }
-  return out;
+  return out ?? value;
 }
 
 function shapeValue(m: GraphModel, t: string, v: unknown, unknown: boolean): unknown {
-  if (Array.isArray(v)) return v.map((x) => shapeValue(m, t, x, unknown));
+  if (Array.isArray(v)) {
+    let changed: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const shaped = shapeValue(m, t, v[i], unknown);
+      if (shaped !== v[i]) (changed ??= v.slice())[i] = shaped;
+    }
+    return changed ?? v;
+  }
   const name = typeName(t);
   const en = m.enums.get(name);
   if (en) {
