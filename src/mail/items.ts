@@ -196,8 +196,9 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
   // the lean variants rely on the values read above: an id twice in one call takes the full upsert
   const distinct = before !== undefined && new Set(ids).size === ids.length;
   const lean = distinct && before.size > 0;
-  // none of the ids exists (read in this transaction) and none repeats: a plain insert, no conflict to handle
-  const none = distinct && before.size === 0;
+  // none of the ids exists and none repeats: a plain insert, no conflict to handle (SQLite only: its one
+  // writer makes the read above exact; on PostgreSQL another transaction could insert an id meanwhile)
+  const none = core.store.dialect === 'sqlite' && distinct && before.size === 0;
   const variants: number[] = new Array(items.length).fill(0);
   const keys = changeKeys(items.length);
   const values: unknown[] = new Array(items.length * MESSAGE_COLUMNS.length);

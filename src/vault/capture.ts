@@ -71,12 +71,15 @@ const VERSION_COLUMNS = 10;
 const VERSION_CHUNK = 1000;
 const INTO = 'insert into vault_versions (tenant_id, mailbox_id, item_kind, item_id, op, at, folder_id, props, mime_sha256, props_seq)';
 
-/** `(?, ..), (?, ..)` for SQLite, `($1, ..), ($10, ..)` for PostgreSQL. */
+/**
+ * `(?, ..), (?, ..)` for SQLite, `($1, ..), ($11, ..)` for PostgreSQL, where `props_seq` (the last column)
+ * is typed: a VALUES list under a SELECT would take its untyped parameters for text.
+ */
 function valueList(dialect: DialectName, rows: number): string {
   const tuples: string[] = [];
   for (let r = 0, n = 1; r < rows; r++) {
     const marks: string[] = [];
-    for (let c = 0; c < VERSION_COLUMNS; c++, n++) marks.push(dialect === 'postgres' ? `$${n}` : '?');
+    for (let c = 0; c < VERSION_COLUMNS; c++, n++) marks.push(dialect === 'postgres' ? (c === VERSION_COLUMNS - 1 ? `$${n}::bigint` : `$${n}`) : '?');
     tuples.push(`(${marks.join(', ')})`);
   }
   return tuples.join(', ');
