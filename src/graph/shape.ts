@@ -3,7 +3,7 @@
  * client sent `Prefer: include-unknown-enum-members`, flags enums are comma-separated strings, and
  * `$select` keeps only the asked properties.
  */
-import { model, typeName, type GraphModel } from './model.js';
+import { model, typeName, type EnumDef, type GraphModel } from './model.js';
 
 export interface ShapeOptions {
   version: 'v1.0' | 'beta';
@@ -12,8 +12,8 @@ export interface ShapeOptions {
 }
 
 export function shape(type: string, value: Record<string, unknown>, o: ShapeOptions): Record<string, unknown> {
-  const m = model(o.version);
-  const out = shapeStructured(m, type, value, o.includeUnknownEnumMembers);
+  // Evolvable members are the only rewriting; a client that accepts them gets every value as it is.
+  const out = o.includeUnknownEnumMembers ? value : shapeStructured(model(o.version), type, value);
   if (!o.select) return out;
   const picked: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(out)) {
@@ -22,75 +22,108 @@ export function shape(type: string, value: Record<string, unknown>, o: ShapeOpti
   return picked;
 }
 
-/**
- * Per type, only the properties whose values may need rewriting (enums, structured values), as two
- * parallel arrays; computed once per type.
- */
-interface Plan {
-  keys: string[];
-  types: string[];
+/** A property whose value may need rewriting: an enum with evolvable members, or a structured value. */
+interface Step {
+  key: string;
+  /** Set for an enum property. */
+  en?: EnumDef;
+  /** Set for a structured property: its declared type. */
+  type?: string;
 }
-const plans = new Map<GraphModel, Map<string, Plan>>();
 
-function planFor(m: GraphModel, type: string): Plan | undefined {
-  let byType = plans.get(m);
-  if (!byType) plans.set(m, (byType = new Map()));
-  let plan = byType.get(type);
-  if (plan) return plan;
+/**
+ * Per type, the properties whose values may need rewriting, computed once: enum properties whose enum
+ * has evolvable members, and structured properties whose type (or a type derived from it, which a
+ * value may name with `@odata.type`) has any. Most types have none, and shaping them costs a lookup.
+ */
+interface Plans {
+  byType: Map<string, Step[]>;
+  /** Types derived from each type, directly or not. */
+  derived: Map<string, string[]>;
+}
+const plansOf = new Map<GraphModel, Plans>();
+
+function plansFor(m: GraphModel): Plans {
+  let plans = plansOf.get(m);
+  if (!plans) {
+    const derived = new Map<string, string[]>();
+    for (const def of m.types.values()) {
+      for (let base = def.baseType; base !== undefined; base = m.types.get(base)?.baseType) {
+        let list = derived.get(base);
+        if (!list) derived.set(base, (list = []));
+        list.push(def.name);
+      }
+    }
+    plansOf.set(m, (plans = { byType: new Map(), derived }));
+  }
+  return plans;
+}
+
+/** Steps of a type; undefined for a type the model does not know. `visiting` breaks cycles (a type met again may change). */
+function planFor(m: GraphModel, type: string, visiting = new Set<string>()): Step[] | undefined {
+  const plans = plansFor(m);
+  const done = plans.byType.get(type);
+  if (done) return done;
   const def = m.types.get(type);
   if (!def) return undefined;
-  plan = { keys: [], types: [] };
-  for (const [name, p] of def.properties) {
+  visiting.add(type);
+  const steps: Step[] = [];
+  for (const [key, p] of def.properties) {
     const t = typeName(p.type);
-    if (m.enums.has(t) || m.types.has(t)) {
-      plan.keys.push(name);
-      plan.types.push(p.type);
+    const en = m.enums.get(t);
+    if (en) {
+      if (en.evolvable.size > 0) steps.push({ key, en });
+    } else if (m.types.has(t) && mayChange(m, t, visiting)) {
+      steps.push({ key, type: t });
     }
   }
-  byType.set(type, plan);
-  return plan;
+  visiting.delete(type);
+  plans.byType.set(type, steps);
+  return steps;
+}
+
+function mayChange(m: GraphModel, type: string, visiting: Set<string>): boolean {
+  for (const t of [type, ...(plansFor(m).derived.get(type) ?? [])]) {
+    if (visiting.has(t) || (planFor(m, t, visiting)?.length ?? 0) > 0) return true;
+  }
+  return false;
 }
 
 /**
  * The value as the client must see it. Values that need no rewriting come back as they are (the
  * same object or array): most responses have nothing to rewrite, so shaping them copies nothing.
  */
-function shapeStructured(m: GraphModel, type: string, value: Record<string, unknown>, unknown: boolean): Record<string, unknown> {
+function shapeStructured(m: GraphModel, type: string, value: Record<string, unknown>): Record<string, unknown> {
   const declared = value['@odata.type'];
-  const odataType = typeof declared === 'string' ? declared.replace(/^#microsoft\.graph\./, '') : type;
-  const plan = planFor(m, odataType) ?? planFor(m, type);
-  if (!plan) return value;
+  const steps = (typeof declared === 'string' ? planFor(m, declared.replace(/^#microsoft\.graph\./, '')) : undefined) ?? planFor(m, type);
+  if (!steps) return value;
   let out: Record<string, unknown> | undefined;
-  for (let i = 0; i < plan.keys.length; i++) {
-    const k = plan.keys[i];
-    const v = value[k];
+  for (const step of steps) {
+    const v = value[step.key];
     if (v === null || v === undefined) continue;
-    const shaped = shapeValue(m, plan.types[i], v, unknown);
-    if (shaped !== v) (out ??= { ...value })[k] = shaped;
+    const shaped = shapeValue(m, step, v);
+    if (shaped !== v) (out ??= { ...value })[step.key] = shaped;
   }
   return out ?? value;
 }
 
-function shapeValue(m: GraphModel, t: string, v: unknown, unknown: boolean): unknown {
+function shapeValue(m: GraphModel, step: Step, v: unknown): unknown {
   if (Array.isArray(v)) {
     let changed: unknown[] | undefined;
     for (let i = 0; i < v.length; i++) {
-      const shaped = shapeValue(m, t, v[i], unknown);
+      const shaped = shapeValue(m, step, v[i]);
       if (shaped !== v[i]) (changed ??= v.slice())[i] = shaped;
     }
     return changed ?? v;
   }
-  const name = typeName(t);
-  const en = m.enums.get(name);
+  const en = step.en;
   if (en) {
-    if (typeof v !== 'string' || unknown || en.evolvable.size === 0) return v;
+    if (typeof v !== 'string') return v;
     if (!en.isFlags) return en.evolvable.has(v) ? 'unknownFutureValue' : v;
     const mapped = v.split(',').map((p) => (en.evolvable.has(p.trim()) ? 'unknownFutureValue' : p.trim()));
     return [...new Set(mapped)].join(',');
   }
-  if (typeof v === 'object' && v !== null && m.types.has(name)) {
-    return shapeStructured(m, name, v as Record<string, unknown>, unknown);
-  }
+  if (typeof v === 'object' && v !== null) return shapeStructured(m, step.type!, v as Record<string, unknown>);
   return v;
 }
 
