@@ -184,7 +184,7 @@ try {
   const growth = peak - rssBefore;
   const cpuS = (c: NodeJS.CpuUsage) => ((c.user + c.system) / 1e6).toFixed(2);
   console.log(`restore: in place, ${ITEMS} deleted messages of a protected mailbox (SQLite file, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)})`);
-  console.log(`  restore session           ${(restoreMs / 1000).toFixed(2)} s  ${restoreRate.toFixed(0)} items/s  cpu ${cpuS(cpu)} s  peak RSS +${mb(growth)} (from ${mb(rssBefore)})`);
+  console.log(`  restore session           ${(restoreMs / 1000).toFixed(2)} s  ${restoreRate.toFixed(0)} items/s  cpu ${cpuS(cpu)} s (${((cpu.user + cpu.system) / ITEMS).toFixed(1)} µs an item)  peak RSS +${mb(growth)} (from ${mb(rssBefore)})`);
   if (io0 && io1) {
     const per = (n: number) => (n / ITEMS).toFixed(1);
     console.log(`  file I/O during the restore: ${mb(io1.wchar - io0.wchar)} written in ${io1.syscw - io0.syscw} calls (${per(io1.syscw - io0.syscw)} an item), ${mb(io1.rchar - io0.rchar)} read in ${io1.syscr - io0.syscr} calls (${per(io1.syscr - io0.syscr)} an item)`);
