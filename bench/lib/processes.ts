@@ -73,3 +73,18 @@ export function cpuMs(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
+
+/**
+ * Waits until a process is idle: under `quietMs` of CPU in each of three 500 ms windows (at most
+ * `maxMs`). A case measured right after another would otherwise be charged with the tail of the
+ * earlier one (e.g. the checkpoint of the WAL that a round of creates filled).
+ */
+export async function settle(pid: number, quietMs = 15, maxMs = 60_000): Promise<void> {
+  const until = Date.now() + maxMs;
+  let quiet = 0;
+  while (quiet < 3 && Date.now() < until) {
+    const before = cpuMs(pid);
+    await new Promise((r) => setTimeout(r, 500));
+    quiet = cpuMs(pid) - before <= quietMs ? quiet + 1 : 0;
+  }
+}

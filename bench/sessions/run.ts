@@ -4,12 +4,13 @@
  * node:http server that parses the same body and answers a same-sized JSON without storing
  * anything, measured in the same run. Targets: create ≥ 0.5 of the baseline, GET ≥ 0.7. The server
  * keeps a session read by id (from its second read on), so GET of one session reads a kept row; a
- * third case reads 20,000 sessions in turn, more than it keeps, so every read goes to SQLite.
+ * third case reads 20,000 sessions in turn, more than it keeps, so every read goes to SQLite. Each
+ * case starts once the server is idle again (the WAL checkpoint of the creates before it done).
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { ROOT, cpuMs, spawnServer, startMailvault } from '../lib/processes.js';
+import { ROOT, cpuMs, settle, spawnServer, startMailvault } from '../lib/processes.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
@@ -109,6 +110,7 @@ try {
     console.log(`sessions: ${CONNECTIONS} connections, median of ${ROUNDS} alternating ${DURATION}s rounds; creates are durable (WAL fdatasync before every 201, group commit)`);
     for (const [name, c] of Object.entries(cases)) {
       if (name === 'getMany') await listMany();
+      await settle(mv.child.pid!); // the WAL checkpoint of the rounds before is not this case's work
       await load({ ...c.mailvault, duration: 2 }); // warm-up: JIT and caches
       await load({ ...c.baseline, duration: 1 });
       const rounds = { baseline: [] as Sample[], mailvault: [] as Sample[] };
