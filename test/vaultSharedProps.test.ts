@@ -1,6 +1,7 @@
 /**
  * A restored message's vault version shares the text of the version it restores instead of holding a
- * copy; readers see the same snapshot either way, and retention gives the text to the restored version
+ * copy (restoring it again refers to the version holding the text, never to a reference); readers see
+ * the same snapshot either way, and retention gives the text to the restored version
  * before it removes the one holding it.
  */
 import { test } from 'node:test';
@@ -18,17 +19,20 @@ test('a restored message refers to the version it restores, and keeps its snapsh
     const kept = await postMessage(s, t, user.id, { subject: 'Kept as it was' });
     const lost = await postMessage(s, t, user.id, { subject: 'Deleted then restored' });
     const p = await protectMailboxes(s, t, [user.id]);
-    await s.advance('PT10M');
-    const pointId = ok(await s.request('POST', '/v1.0/solutions/backupRestore/restorePoints/search', {
-      token: t.app,
-      body: { protectionUnitIds: [p.unitOf.get(user.id)!], protectionTimePeriod: { startDateTime: '2000-01-01T00:00:00Z' }, restorePointPreference: 'latest' },
-    }), 200).searchResults[0].restorePoint.id;
+    const latestPoint = async () => {
+      await s.advance('PT10M');
+      const body = { protectionUnitIds: [p.unitOf.get(user.id)!], protectionTimePeriod: { startDateTime: '2000-01-01T00:00:00Z' }, restorePointPreference: 'latest' };
+      return ok(await s.request('POST', '/v1.0/solutions/backupRestore/restorePoints/search', { token: t.app, body }), 200).searchResults[0].restorePoint.id as string;
+    };
+    const restoreFrom = async (pointId: string) => {
+      const session = await createSession(s, t, { mailboxRestoreArtifacts: [{ restorePoint: { id: pointId }, destinationType: 'inPlace' }] });
+      await activate(s, t, session);
+      assert.equal((await waitForSession(s, t, session)).status, 'completed');
+    };
+    const pointId = await latestPoint();
     await deleteMessage(s, t, user.id, lost);
     await s.advance('PT10M');
-
-    const session = await createSession(s, t, { mailboxRestoreArtifacts: [{ restorePoint: { id: pointId }, destinationType: 'inPlace' }] });
-    await activate(s, t, session);
-    assert.equal((await waitForSession(s, t, session)).status, 'completed');
+    await restoreFrom(pointId);
 
     const db = s.app.core.store.db;
     const versions = () => db.selectFrom('vault_versions').select(['seq', 'op', 'props', 'props_seq']).where('tenant_id', '=', t.id).where('item_id', '=', lost).orderBy('seq').execute();
@@ -49,13 +53,22 @@ test('a restored message refers to the version it restores, and keeps its snapsh
     };
     assert.deepEqual(await subjectsAt(at), new Map([[kept, 'Kept as it was'], [lost, 'Deleted then restored']]));
 
+    // Restoring the restored version again refers to the version holding the text, never to a reference.
+    const second = await latestPoint();
+    await deleteMessage(s, t, user.id, lost);
+    await s.advance('PT10M');
+    await restoreFrom(second);
+    const again = (await versions()).at(-1)!;
+    assert.equal(again.props, null);
+    assert.equal(Number(again.props_seq), Number(original.seq));
+
     // A year on, retention keeps only the latest version of each item: the restored one, now with the text itself.
     await s.advance('P366D');
     const report = ok(await s.request('GET', '/_mailvault/vault/gc'), 200).lastRun;
     assert.ok(report && report.versionsRemoved >= 2, `versions removed: ${report?.versionsRemoved}`);
     const left = await versions();
     assert.equal(left.length, 1);
-    assert.equal(left[0].seq, restored.seq);
+    assert.equal(left[0].seq, again.seq);
     assert.equal(left[0].props_seq, null);
     assert.equal(left[0].props, original.props, 'the text moved to the version that shared it');
     const now = (await s.request('GET', '/_mailvault/clock')).body.now;
