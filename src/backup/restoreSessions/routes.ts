@@ -115,21 +115,27 @@ export function restoreSessionRoutes(app: FastifyInstance, core: Core, service: 
   app.get(SESSIONS, read, listSessions(false));
   app.get(POLY, read, listSessions(true));
 
-  const getSession = (polymorphic: boolean) => async (req: FastifyRequest<{ Params: IdParams }>, reply: FastifyReply) => {
+  // A kept session without $expand is answered synchronously (no promise between request and reply).
+  const getSession = (polymorphic: boolean) => (req: FastifyRequest<{ Params: IdParams }>, reply: FastifyReply) => {
     const g = graphOf(req);
     const q = normalizeQuery(req.query as Record<string, unknown>);
     rejectUnsupported(q, ['$select', '$expand']);
-    const session = await service.getSession(g.tenantId, req.params.id);
-    const value = sessionWire(session, { withType: polymorphic });
-    const expand = q.$expand !== undefined ? parseSelect(q.$expand, NAVS) : undefined;
-    for (const nav of expand ?? []) value[nav] = await expanded(nav as (typeof NAVS)[number], session, g);
-    const select = q.$select !== undefined ? parseSelect(q.$select, SESSION_PROPS) : undefined;
-    if (select) for (const nav of expand ?? []) select.add(nav);
-    return sendEntity(reply, g, {
-      type: 'exchangeRestoreSession',
-      context: polymorphic ? 'solutions/backupRestore/restoreSessions/$entity' : 'solutions/backupRestore/exchangeRestoreSessions/$entity',
-      value,
-      select,
+    const send = (value: Record<string, unknown>, select: Set<string> | undefined) =>
+      sendEntity(reply, g, {
+        type: 'exchangeRestoreSession',
+        context: polymorphic ? 'solutions/backupRestore/restoreSessions/$entity' : 'solutions/backupRestore/exchangeRestoreSessions/$entity',
+        value,
+        select,
+      });
+    const kept = q.$expand === undefined ? service.keptSession(g.tenantId, req.params.id) : undefined;
+    if (kept) return send(sessionWire(kept, { withType: polymorphic }), q.$select !== undefined ? parseSelect(q.$select, SESSION_PROPS) : undefined);
+    return service.getSession(g.tenantId, req.params.id).then(async (session) => {
+      const value = sessionWire(session, { withType: polymorphic });
+      const expand = q.$expand !== undefined ? parseSelect(q.$expand, NAVS) : undefined;
+      for (const nav of expand ?? []) value[nav] = await expanded(nav as (typeof NAVS)[number], session, g);
+      const select = q.$select !== undefined ? parseSelect(q.$select, SESSION_PROPS) : undefined;
+      if (select) for (const nav of expand ?? []) select.add(nav);
+      return send(value, select);
     });
   };
   app.get(`${SESSIONS}/:id`, read, getSession(false));

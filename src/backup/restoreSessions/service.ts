@@ -80,6 +80,11 @@ export class RestoreSessionsService {
 
   // ---- reads ---------------------------------------------------------------------------------
 
+  /** The session's row if it is kept in memory (read-only), without reading the store. */
+  keptSession(tenantId: string, rawId: string): SessionRow | undefined {
+    return this.sessions.get(this.sessions.key(tenantId, sessionIdOf(rawId)));
+  }
+
   /** The session's committed row (read-only: it may be the cached one). */
   async getSession(tenantId: string, rawId: string): Promise<SessionRow> {
     const id = sessionIdOf(rawId);
