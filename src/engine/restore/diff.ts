@@ -31,6 +31,11 @@ function comparable(p: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
+/** A top-level function, not a closure made per item (a build that keeps names wraps every closure it makes). */
+function restorable(row: SourceRow, props: MessageSnapshot, change: Change): Verdict {
+  return { restore: { itemId: row.item_id, change, folderId: row.folder_id!, props, json: row.props!, propsSeq: row.props_seq, mimeSha256: row.mime_sha256! } };
+}
+
 export function judge(row: SourceRow): Verdict {
   if (row.op !== 'upsert') return { skip: 'absent' };
   if (row.unchanged === 1) return { skip: 'unchanged' };
@@ -42,8 +47,7 @@ export function judge(row: SourceRow): Verdict {
   } catch {
     return { bad: 'The captured version of the item is not readable.' };
   }
-  const restorable = (change: Change): Verdict => ({ restore: { itemId: row.item_id, change, folderId: row.folder_id!, props, json: row.props!, propsSeq: row.props_seq, mimeSha256: row.mime_sha256! } });
-  if (row.live !== 1) return restorable('deleted');
+  if (row.live !== 1) return restorable(row, props, 'deleted');
   // The database compares texts; equal values written in another key order are still equal.
   if (row.live_folder_id === row.folder_id && row.live_mime === row.mime_sha256 && row.live_props !== null) {
     try {
@@ -52,5 +56,5 @@ export function judge(row: SourceRow): Verdict {
       // an unreadable live item is overwritten by its good version
     }
   }
-  return restorable('modified');
+  return restorable(row, props, 'modified');
 }
