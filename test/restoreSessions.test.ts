@@ -218,6 +218,32 @@ describe('read', () => {
     expectGraphError(await get(`${SESSIONS}/not-a-guid/mailboxRestoreArtifacts`), 400, 'InvalidRestoreSessionId');
   });
 
+  test('a session read again (kept in memory, its JSON made once) answers the same bytes as a read from the store, for each way of asking', async () => {
+    const id = await newSession();
+    const ways: Array<[string, Record<string, string>]> = [
+      [`${SESSIONS}/${id}`, {}],
+      [`${BASE}/restoreSessions/${id}`, {}],
+      [`/beta/solutions/backupRestore/exchangeRestoreSessions/${id}`, {}],
+      [`${SESSIONS}/${id}`, { prefer: 'include-unknown-enum-members' }],
+      [`${SESSIONS}/${id}?$select=status`, {}],
+    ];
+    for (const [path, headers] of ways) {
+      const reads = [];
+      for (let i = 0; i < 3; i++) reads.push(await get(path, { headers }));
+      for (const r of reads) {
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.text, reads[0].text, path);
+        assert.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
+        assert.equal(r.headers.get('content-length'), String(Buffer.byteLength(reads[0].text)));
+      }
+    }
+    const [plain, poly, beta, , selected] = await Promise.all(ways.map(([path, headers]) => get(path, { headers })));
+    assert.equal(poly.body['@odata.type'], '#microsoft.graph.exchangeRestoreSession');
+    assert.equal(plain.body['@odata.type'], undefined);
+    assert.match(beta.body['@odata.context'], /\/beta\/\$metadata#/);
+    assert.deepEqual(Object.keys(selected.body).sort(), ['@odata.context', 'id', 'status']);
+  });
+
   test('restoreSessions is polymorphic: @odata.type on items and by id; OData key syntax and beta work', async () => {
     const id = await newSession();
     const r = await get(`${BASE}/restoreSessions/${id}`);

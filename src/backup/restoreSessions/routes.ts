@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../core.js';
-import { checkODataType, graphOf, readBody, sendCollection, sendEntity, type GraphRequest } from '../../http/context.js';
+import { checkODataType, graphOf, readBody, sendCollection, sendEntity, sendKeptEntity, type GraphRequest } from '../../http/context.js';
 import { errors } from '../../http/errors.js';
 import { normalizeQuery, orderSql, parseCollectionQuery, parseSelect, rejectUnsupported, type CollectionSpec } from '../../http/odata.js';
 import type { RestoreSessionsService, Caller } from './service.js';
@@ -115,27 +115,25 @@ export function restoreSessionRoutes(app: FastifyInstance, core: Core, service: 
   app.get(SESSIONS, read, listSessions(false));
   app.get(POLY, read, listSessions(true));
 
+  const contextOf = (polymorphic: boolean) =>
+    polymorphic ? 'solutions/backupRestore/restoreSessions/$entity' : 'solutions/backupRestore/exchangeRestoreSessions/$entity';
   // A kept session without $expand is answered synchronously (no promise between request and reply).
   const getSession = (polymorphic: boolean) => (req: FastifyRequest<{ Params: IdParams }>, reply: FastifyReply) => {
     const g = graphOf(req);
     const q = normalizeQuery(req.query as Record<string, unknown>);
     rejectUnsupported(q, ['$select', '$expand']);
-    const send = (value: Record<string, unknown>, select: Set<string> | undefined) =>
-      sendEntity(reply, g, {
-        type: 'exchangeRestoreSession',
-        context: polymorphic ? 'solutions/backupRestore/restoreSessions/$entity' : 'solutions/backupRestore/exchangeRestoreSessions/$entity',
-        value,
-        select,
-      });
     const kept = q.$expand === undefined ? service.keptSession(g.tenantId, req.params.id) : undefined;
-    if (kept) return send(sessionWire(kept, { withType: polymorphic }), q.$select !== undefined ? parseSelect(q.$select, SESSION_PROPS) : undefined);
+    if (kept) {
+      const select = q.$select !== undefined ? parseSelect(q.$select, SESSION_PROPS) : undefined;
+      return sendKeptEntity(reply, g, kept, { type: 'exchangeRestoreSession', context: contextOf(polymorphic), select }, () => sessionWire(kept, { withType: polymorphic }));
+    }
     return service.getSession(g.tenantId, req.params.id).then(async (session) => {
       const value = sessionWire(session, { withType: polymorphic });
       const expand = q.$expand !== undefined ? parseSelect(q.$expand, NAVS) : undefined;
       for (const nav of expand ?? []) value[nav] = await expanded(nav as (typeof NAVS)[number], session, g);
       const select = q.$select !== undefined ? parseSelect(q.$select, SESSION_PROPS) : undefined;
       if (select) for (const nav of expand ?? []) select.add(nav);
-      return send(value, select);
+      return sendEntity(reply, g, { type: 'exchangeRestoreSession', context: contextOf(polymorphic), value, select });
     });
   };
   app.get(`${SESSIONS}/:id`, read, getSession(false));

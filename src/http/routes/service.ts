@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core.js';
 import type { TenantRow } from '../../backup/tenants.js';
-import { graphOf, sendEntity } from '../context.js';
+import { graphOf, sendEntity, sendKeptEntity } from '../context.js';
 import { errors } from '../errors.js';
 import { model } from '../../graph/model.js';
 import { normalizeQuery, rejectUnsupported, parseSelect } from '../odata.js';
@@ -20,12 +20,10 @@ export function serviceRoutes(app: FastifyInstance, core: Core): void {
     rejectUnsupported(q, ['$select']);
     const select = q.$select ? parseSelect(q.$select, ['id', 'serviceStatus']) : undefined;
     const send = (t: TenantRow) =>
-      sendEntity(reply, g, {
-        type: 'backupRestoreRoot',
-        context: 'solutions/backupRestore/$entity',
-        value: { id: g.tenantId, serviceStatus: serviceStatusWire(t) },
-        select,
-      });
+      sendKeptEntity(reply, g, t, { type: 'backupRestoreRoot', context: 'solutions/backupRestore/$entity', select }, () => ({
+        id: g.tenantId,
+        serviceStatus: serviceStatusWire(t),
+      }));
     const cached = core.tenants.peek(g.tenantId);
     return cached ? send(cached) : core.tenants.get(g.tenantId).then(send);
   });
