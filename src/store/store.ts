@@ -55,6 +55,8 @@ export class Store {
     private readonly sync: () => Promise<void> = async () => {},
     /** SQLite: the writer connection's prepared statements, for `run` and the savepoints. */
     private readonly writerStatements?: StatementCache,
+    /** SQLite files: the reader connection's prepared statements, for `readNow`. */
+    private readonly readerStatements?: StatementCache,
   ) {}
 
   private syncing = new Set<Promise<void>>();
@@ -88,13 +90,14 @@ export class Store {
     const writerStatements = cachingStatements(writerConn);
     const writer = new Kysely<DB>({ dialect: new SqliteDialect({ database: writerStatements }) });
     let reader = writer;
-    let readerConn: Database.Database | undefined;
+    let readerStatements: StatementCache | undefined;
     const store0 = new Store('sqlite', writer, writer, async () => {});
     await store0.migrate();
     if (file) {
-      readerConn = new Database(file, { readonly: true });
+      const readerConn = new Database(file, { readonly: true });
       readerConn.pragma('busy_timeout = 5000');
-      reader = new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingStatements(readerConn) }) });
+      readerStatements = cachingStatements(readerConn);
+      reader = new Kysely<DB>({ dialect: new SqliteDialect({ database: readerStatements }) });
     }
     const wal = file ? walSyncer(file + '-wal') : undefined;
     const checkpoints = file ? checkpointer(file, writerConn, (message) => console.error(`[mailvault] ${message}`)) : undefined;
@@ -113,6 +116,7 @@ export class Store {
           checkpoints?.committed();
         }),
       writerStatements,
+      readerStatements,
     );
   }
 
@@ -160,6 +164,17 @@ export class Store {
     if (this.current?.trx !== trx) throw new Error('run needs the transaction of a running write');
     if (this.writerStatements) this.writerStatements.prepare(text).run(parameters);
     else await trx.executeQuery(CompiledQuery.raw(text, parameters as unknown[]));
+  }
+
+  /**
+   * Runs a read whose SQL text is fixed (compiled once for this dialect) at once, on SQLite files only:
+   * the reader connection is a connection of its own that sees committed transactions only, and
+   * better-sqlite3 answers synchronously, so Kysely's promise round trips are all a read would add.
+   * Undefined where reads must go through Kysely (in memory the one connection is shared with the
+   * write batch in progress; PostgreSQL is asynchronous).
+   */
+  readNow<T>(text: string, parameters: readonly unknown[]): T[] | undefined {
+    return this.readerStatements?.prepare(text).all(parameters) as T[] | undefined;
   }
 
   private async drain(): Promise<void> {

@@ -36,6 +36,12 @@ export class PreparedQueries {
     return r.rows[0];
   }
 
+  /** The session's row read at once (SQLite files; see Store.readNow), null when there is none; undefined where reads are asynchronous. */
+  sessionByIdNow(tenantId: string, id: string): SessionRow | null | undefined {
+    const rows = this.store.readNow<SessionRow>(this.sessionById, [tenantId, id]);
+    return rows === undefined ? undefined : (rows[0] ?? null);
+  }
+
   insertSession(trx: Trx, row: SessionRow): Promise<void> {
     return this.store.run(trx, this.insertSessionSql, SESSION_COLUMNS.map((c) => row[c]));
   }

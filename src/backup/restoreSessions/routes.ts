@@ -117,15 +117,16 @@ export function restoreSessionRoutes(app: FastifyInstance, core: Core, service: 
 
   const contextOf = (polymorphic: boolean) =>
     polymorphic ? 'solutions/backupRestore/restoreSessions/$entity' : 'solutions/backupRestore/exchangeRestoreSessions/$entity';
-  // A kept session without $expand is answered synchronously (no promise between request and reply).
+  // Without $expand, a session kept or read at once (SQLite files) is answered synchronously.
   const getSession = (polymorphic: boolean) => (req: FastifyRequest<{ Params: IdParams }>, reply: FastifyReply) => {
     const g = graphOf(req);
     const q = normalizeQuery(req.query as Record<string, unknown>);
     rejectUnsupported(q, ['$select', '$expand']);
-    const kept = q.$expand === undefined ? service.keptSession(g.tenantId, req.params.id) : undefined;
-    if (kept) {
-      const select = q.$select !== undefined ? parseSelect(q.$select, SESSION_PROPS) : undefined;
-      return sendKeptEntity(reply, g, kept, { type: 'exchangeRestoreSession', context: contextOf(polymorphic), select }, () => sessionWire(kept, { withType: polymorphic }));
+    const now = q.$expand === undefined ? service.sessionNow(g.tenantId, req.params.id) : undefined;
+    if (now) {
+      const r = { type: 'exchangeRestoreSession', context: contextOf(polymorphic), select: q.$select !== undefined ? parseSelect(q.$select, SESSION_PROPS) : undefined };
+      const value = () => sessionWire(now.row, { withType: polymorphic });
+      return now.kept ? sendKeptEntity(reply, g, now.row, r, value) : sendEntity(reply, g, { ...r, value: value() });
     }
     return service.getSession(g.tenantId, req.params.id).then(async (session) => {
       const value = sessionWire(session, { withType: polymorphic });

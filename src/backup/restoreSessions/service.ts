@@ -80,17 +80,30 @@ export class RestoreSessionsService {
 
   // ---- reads ---------------------------------------------------------------------------------
 
-  /** The session's row if it is kept in memory (read-only), without reading the store. */
-  keptSession(tenantId: string, rawId: string): SessionRow | undefined {
-    return this.sessions.get(this.sessions.key(tenantId, sessionIdOf(rawId)));
+  /**
+   * The session's row without waiting (read-only): the kept row, or on SQLite files a read at once
+   * (kept from its second read on, as by getSession). Undefined where the store reads asynchronously.
+   * Throws as getSession does for a malformed or unknown id.
+   */
+  sessionNow(tenantId: string, rawId: string): { row: SessionRow; kept: boolean } | undefined {
+    const id = sessionIdOf(rawId);
+    const key = this.sessions.key(tenantId, id);
+    const cached = this.sessions.get(key);
+    if (cached) return { row: cached, kept: true };
+    const started = this.sessions.readStarts();
+    const row = this.prepared.sessionByIdNow(tenantId, id);
+    if (row === undefined) return undefined;
+    if (row === null) throw errors.restoreSessionNotFound(`The restore session '${id}' was not found.`);
+    this.sessions.keep(key, row, started);
+    return { row, kept: false };
   }
 
   /** The session's committed row (read-only: it may be the cached one). */
   async getSession(tenantId: string, rawId: string): Promise<SessionRow> {
+    const now = this.sessionNow(tenantId, rawId);
+    if (now) return now.row;
     const id = sessionIdOf(rawId);
     const key = this.sessions.key(tenantId, id);
-    const cached = this.sessions.get(key);
-    if (cached) return cached;
     const started = this.sessions.readStarts();
     const row = await this.prepared.sessionByIdIn(this.core.store.db, tenantId, id);
     if (!row) throw errors.restoreSessionNotFound(`The restore session '${id}' was not found.`);
