@@ -41,11 +41,15 @@ export function spawnServer(args: string[], ready: RegExp, env: NodeJS.ProcessEn
   });
 }
 
-/** Starts `mailvault serve` from the build in dist/ on a fresh data directory. */
+/**
+ * Starts `mailvault serve` from the build in dist/ on a fresh data directory. `BENCH_NODE_ARGS` adds
+ * options for its Node process (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile the server).
+ */
 export async function startMailvault(extra: string[] = []): Promise<Running & { dataDir: string }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-bench-'));
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const r = await spawnServer(
-    [path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--data', dataDir, '--log-level', 'silent', ...extra],
+    [...nodeArgs, path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--data', dataDir, '--log-level', 'silent', ...extra],
     /listening on (\S+)/,
   );
   return {
