@@ -59,11 +59,13 @@ function plansFor(m: GraphModel): Plans {
   return plans;
 }
 
-/** Steps of a type; undefined for a type the model does not know. `visiting` breaks cycles (a type met again may change). */
-function planFor(m: GraphModel, type: string, visiting = new Set<string>()): Step[] | undefined {
-  const plans = plansFor(m);
-  const done = plans.byType.get(type);
-  if (done) return done;
+/** Steps of a type, made on first use; undefined for a type the model does not know. */
+function planFor(m: GraphModel, type: string, visiting?: Set<string>): Step[] | undefined {
+  return plansFor(m).byType.get(type) ?? buildPlan(m, type, visiting ?? new Set());
+}
+
+/** Makes (and keeps) a type's steps. `visiting` breaks cycles: a type met again while being planned may change. */
+function buildPlan(m: GraphModel, type: string, visiting: Set<string>): Step[] | undefined {
   const def = m.types.get(type);
   if (!def) return undefined;
   visiting.add(type);
@@ -78,7 +80,7 @@ function planFor(m: GraphModel, type: string, visiting = new Set<string>()): Ste
     }
   }
   visiting.delete(type);
-  plans.byType.set(type, steps);
+  plansFor(m).byType.set(type, steps);
   return steps;
 }
 
