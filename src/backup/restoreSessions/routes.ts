@@ -115,26 +115,26 @@ export function restoreSessionRoutes(app: FastifyInstance, core: Core, service: 
   app.get(SESSIONS, read, listSessions(false));
   app.get(POLY, read, listSessions(true));
 
-  const contextOf = (polymorphic: boolean) =>
-    polymorphic ? 'solutions/backupRestore/restoreSessions/$entity' : 'solutions/backupRestore/exchangeRestoreSessions/$entity';
-  // Without $expand, a session kept or read at once (SQLite files) is answered synchronously.
   const getSession = (polymorphic: boolean) => (req: FastifyRequest<{ Params: IdParams }>, reply: FastifyReply) => {
     const g = graphOf(req);
     const q = normalizeQuery(req.query as Record<string, unknown>);
     rejectUnsupported(q, ['$select', '$expand']);
-    const now = q.$expand === undefined ? service.sessionNow(g.tenantId, req.params.id) : undefined;
-    if (now) {
-      const r = { type: 'exchangeRestoreSession', context: contextOf(polymorphic), select: q.$select !== undefined ? parseSelect(q.$select, SESSION_PROPS) : undefined };
-      const value = () => sessionWire(now.row, { withType: polymorphic });
-      return now.kept ? sendKeptEntity(reply, g, now.row, r, value) : sendEntity(reply, g, { ...r, value: value() });
+    const type = 'exchangeRestoreSession';
+    const context = polymorphic ? 'solutions/backupRestore/restoreSessions/$entity' : 'solutions/backupRestore/exchangeRestoreSessions/$entity';
+    const found = service.findSession(g.tenantId, req.params.id);
+    // A session at hand without $expand is answered synchronously (no promise between request and reply).
+    if (q.$expand === undefined && !(found instanceof Promise)) {
+      const select = q.$select !== undefined ? parseSelect(q.$select, SESSION_PROPS) : undefined;
+      const value = () => sessionWire(found.row, { withType: polymorphic });
+      return found.kept ? sendKeptEntity(reply, g, found.row, { type, context, select }, value) : sendEntity(reply, g, { type, context, select, value: value() });
     }
-    return service.getSession(g.tenantId, req.params.id).then(async (session) => {
+    return Promise.resolve(found).then(async ({ row: session }) => {
       const value = sessionWire(session, { withType: polymorphic });
       const expand = q.$expand !== undefined ? parseSelect(q.$expand, NAVS) : undefined;
       for (const nav of expand ?? []) value[nav] = await expanded(nav as (typeof NAVS)[number], session, g);
       const select = q.$select !== undefined ? parseSelect(q.$select, SESSION_PROPS) : undefined;
       if (select) for (const nav of expand ?? []) select.add(nav);
-      return sendEntity(reply, g, { type: 'exchangeRestoreSession', context: contextOf(polymorphic), value, select });
+      return sendEntity(reply, g, { type, context, value, select });
     });
   };
   app.get(`${SESSIONS}/:id`, read, getSession(false));

@@ -58,6 +58,13 @@ export function sessionIdOf(raw: string): string {
   return id.toLowerCase();
 }
 
+/** A session's row as `findSession` finds it. */
+export interface FoundSession {
+  row: SessionRow;
+  /** Kept in memory: replaced, never changed, when the session changes (its serialized form may be kept too). */
+  kept: boolean;
+}
+
 export class RestoreSessionsService {
   private readonly prepared: PreparedQueries;
   private readonly sessions: SessionCache;
@@ -81,34 +88,30 @@ export class RestoreSessionsService {
   // ---- reads ---------------------------------------------------------------------------------
 
   /**
-   * The session's row without waiting (read-only): the kept row, or on SQLite files a read at once
-   * (kept from its second read on, as by getSession). Undefined where the store reads asynchronously.
-   * Throws as getSession does for a malformed or unknown id.
+   * The session's committed row (read-only), at once when it is kept or the store reads synchronously
+   * (SQLite files), else a promise of it. A row read from the store is kept from its second read on.
+   * A malformed or unknown id throws (or rejects) InvalidRestoreSessionId / RestoreSessionNotFound.
    */
-  sessionNow(tenantId: string, rawId: string): { row: SessionRow; kept: boolean } | undefined {
+  findSession(tenantId: string, rawId: string): FoundSession | Promise<FoundSession> {
     const id = sessionIdOf(rawId);
     const key = this.sessions.key(tenantId, id);
     const cached = this.sessions.get(key);
     if (cached) return { row: cached, kept: true };
     const started = this.sessions.readStarts();
-    const row = this.prepared.sessionByIdNow(tenantId, id);
-    if (row === undefined) return undefined;
-    if (row === null) throw errors.restoreSessionNotFound(`The restore session '${id}' was not found.`);
-    this.sessions.keep(key, row, started);
+    const now = this.prepared.sessionByIdNow(tenantId, id);
+    if (now !== undefined) return this.found(key, id, now, started);
+    return this.prepared.sessionByIdIn(this.core.store.db, tenantId, id).then((row) => this.found(key, id, row, started));
+  }
+
+  private found(key: string, id: string, row: SessionRow | null | undefined, readStarted: number): FoundSession {
+    if (!row) throw errors.restoreSessionNotFound(`The restore session '${id}' was not found.`);
+    this.sessions.keep(key, row, readStarted);
     return { row, kept: false };
   }
 
-  /** The session's committed row (read-only: it may be the cached one). */
+  /** The session's committed row (read-only: it may be the kept one). */
   async getSession(tenantId: string, rawId: string): Promise<SessionRow> {
-    const now = this.sessionNow(tenantId, rawId);
-    if (now) return now.row;
-    const id = sessionIdOf(rawId);
-    const key = this.sessions.key(tenantId, id);
-    const started = this.sessions.readStarts();
-    const row = await this.prepared.sessionByIdIn(this.core.store.db, tenantId, id);
-    if (!row) throw errors.restoreSessionNotFound(`The restore session '${id}' was not found.`);
-    this.sessions.keep(key, row, started);
-    return row;
+    return (await this.findSession(tenantId, rawId)).row;
   }
 
   /** The wire form of restore points by id (expired ones too: an artifact keeps showing its point). */
