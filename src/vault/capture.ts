@@ -50,9 +50,7 @@ function kept(props: Record<string, unknown>): Record<string, unknown> {
  */
 export function newVersion(v: VersionInput, json?: string, propsSeq?: number | null): NewVersion {
   const upsert = v.op === 'upsert';
-  if (upsert && propsSeq != null) {
-    return { tenantId: v.tenantId, mailboxId: v.mailboxId, itemKind: v.itemKind, itemId: v.itemId, op: v.op, at: v.at, folderId: v.folderId, json: null, mimeSha256: v.mimeSha256, propsSeq };
-  }
+  const shared = upsert && propsSeq != null;
   return {
     tenantId: v.tenantId,
     mailboxId: v.mailboxId,
@@ -61,9 +59,9 @@ export function newVersion(v: VersionInput, json?: string, propsSeq?: number | n
     op: v.op,
     at: v.at,
     folderId: v.folderId,
-    json: upsert && v.props ? (json ?? JSON.stringify(kept(v.props))) : null,
+    json: upsert && !shared && v.props ? (json ?? JSON.stringify(kept(v.props))) : null,
     mimeSha256: upsert ? v.mimeSha256 : null,
-    propsSeq: null,
+    propsSeq: shared ? propsSeq : null,
   };
 }
 

@@ -32,7 +32,8 @@ export function latestVersions(
 
 /**
  * A version's snapshot text, whether it holds it or shares an earlier version's (`props_seq`): every
- * reader of `props` goes through this. `alias` names the version row in the query.
+ * reader of `props` goes through this, but the restore's diff (engine/restore/source.ts), which joins
+ * the sharing version once for the two places it needs the text. `alias` names the version row.
  */
 export function versionProps(alias: string): RawBuilder<string | null> {
   return sql.raw<string | null>(versionPropsSql(alias));
