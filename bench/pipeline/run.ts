@@ -6,22 +6,12 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { ROOT, cpuMs, spawnServer, startMailvault } from '../lib/processes.js';
+import { median, type Sample } from '../lib/samples.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-
-interface Sample {
-  rps: number;
-  p99: number;
-  /** The server's CPU time per request (µs), from /proc: what a request costs it, whatever else runs. */
-  cpuUs: number;
-}
-
-function median(xs: Sample[]): Sample {
-  return [...xs].sort((a, b) => a.rps - b.rps)[Math.floor(xs.length / 2)];
-}
 
 async function load(url: string, headers: Record<string, string>, pid: number, duration = DURATION): Promise<Sample> {
   const before = cpuMs(pid);

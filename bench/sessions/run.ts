@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { ROOT, cpuMs, settle, spawnServer, startMailvault } from '../lib/processes.js';
+import { median, type Sample } from '../lib/samples.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
@@ -24,15 +25,6 @@ const SEED1 = JSON.stringify({
     { restorePoint: { id: '1f1fccc3-a642-4f61-bf49-f37b9a888280' }, destinationType: 'inPlace' },
   ],
 });
-
-interface Sample {
-  rps: number;
-  p99: number;
-  /** Server CPU time per request (µs): what a request costs, whatever else runs on the machine. */
-  cpuUs: number;
-}
-
-const median = (xs: Sample[]) => [...xs].sort((a, b) => a.rps - b.rps)[Math.floor(xs.length / 2)];
 
 interface Load {
   url: string;
