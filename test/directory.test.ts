@@ -216,3 +216,68 @@ test('tenants are isolated: another tenant\'s users and groups are not found', a
   assert.equal((await s.request('POST', '/v1.0/users', { token: b.token, body: newUser('iso') })).status, 201);
   assert.equal((await s.request('GET', '/v1.0/users', { token: b.token })).body.value.length, 1);
 });
+
+test('users and groups share one id space: a chosen id must be a GUID not used by any user or group', async () => {
+  const { token } = await tenant();
+  const chosen = 'c0ffee00-1111-4000-8000-000000000001';
+  const u = await s.request('POST', '/v1.0/users', { token, body: newUser('idy', { id: chosen.toUpperCase() }) });
+  assert.equal(u.status, 201);
+  assert.equal(u.body.id, chosen);
+  const group = (id: unknown) => ({ id, displayName: 'G', mailEnabled: false, mailNickname: 'g', securityEnabled: true });
+  const taken = expectGraphError(await s.request('POST', '/v1.0/groups', { token, body: group(chosen) }), 400, 'Request_BadRequest');
+  assert.equal(taken.message, 'Another object with the same value for property id already exists.');
+  expectGraphError(await s.request('POST', '/v1.0/users', { token, body: newUser('idz', { id: chosen }) }), 400, 'Request_BadRequest');
+  const gid = 'c0ffee00-2222-4000-8000-000000000001';
+  assert.equal((await s.request('POST', '/v1.0/groups', { token, body: group(gid) })).body.id, gid);
+  expectGraphError(await s.request('POST', '/v1.0/groups', { token, body: group(gid) }), 400, 'Request_BadRequest');
+  expectGraphError(await s.request('POST', '/v1.0/users', { token, body: newUser('idw', { id: gid }) }), 400, 'Request_BadRequest');
+  const malformed = expectGraphError(await s.request('POST', '/v1.0/groups', { token, body: group('not-a-guid') }), 400, 'Request_BadRequest');
+  assert.equal(malformed.message, "Invalid value specified for property 'id' of resource 'Group'.");
+  expectGraphError(await s.request('POST', '/v1.0/groups', { token, body: group(42) }), 400, 'Request_BadRequest');
+  // a deleted user's id stays taken
+  assert.equal((await s.request('DELETE', `/v1.0/users/${chosen}`, { token })).status, 204);
+  expectGraphError(await s.request('POST', '/v1.0/users', { token, body: newUser('idv', { id: chosen }) }), 400, 'Request_BadRequest');
+  assert.equal((await s.request('GET', '/v1.0/groups', { token })).body.value.length, 1, 'refused creations changed nothing');
+});
+
+test('group member references: malformed ones are 400, a group cannot contain itself; members and groups page to the end', async () => {
+  const { tenantId, token } = await tenant();
+  const gid = (await s.request('POST', '/v1.0/groups', { token, body: { displayName: 'Big', mailEnabled: false, mailNickname: 'big', securityEnabled: true } })).body.id;
+  const ref = (id: string) => ({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${id}` });
+  expectGraphError(await s.request('POST', `/v1.0/groups/${gid}/members/$ref`, { token, body: ref('%E0%A4%A') }), 400, 'Request_BadRequest');
+  expectGraphError(await s.request('POST', `/v1.0/groups/${gid}/members/$ref`, { token, body: { '@odata.id': 'https://graph.microsoft.com/v1.0/me' } }), 400, 'Request_BadRequest');
+  expectGraphError(await s.request('POST', `/v1.0/groups/${gid}/members/$ref`, { token, body: ref(gid) }), 404, 'Request_ResourceNotFound');
+  expectGraphError(await s.request('POST', '/v1.0/groups', { token, body: { displayName: 'X', mailEnabled: false, mailNickname: 'x', securityEnabled: true, 'members@odata.bind': ['https://graph.microsoft.com/v1.0/users/%ZZ'] } }), 400, 'Request_BadRequest');
+  const ids: string[] = [];
+  for (const n of ['m1', 'm2', 'm3', 'm4', 'm5']) {
+    const id = (await s.request('POST', '/v1.0/users', { token, body: newUser(n) })).body.id;
+    ids.push(id);
+    assert.equal((await s.request('POST', `/v1.0/groups/${gid}/members/$ref`, { token, body: ref(id) })).status, 204);
+    await s.advance('PT1S');
+  }
+  const inner = (await s.request('POST', '/v1.0/groups', { token, body: { displayName: 'Inner', mailEnabled: false, mailNickname: 'inner', securityEnabled: true } })).body.id;
+  assert.equal((await s.request('POST', `/v1.0/groups/${gid}/members/$ref`, { token, body: { '@odata.id': `https://graph.microsoft.com/v1.0/groups('${inner}')` } })).status, 204);
+  const seen: string[] = [];
+  let url: string | undefined = `/v1.0/groups/${gid}/members?$top=2&$select=id`;
+  while (url) {
+    const r = await s.request('GET', url, { token: await s.token({ tenantId, roles: ['GroupMember.ReadWrite.All'] }) });
+    assert.equal(r.status, 200);
+    assert.ok(r.body.value.length <= 2);
+    seen.push(...r.body.value.map((m: any) => `${m['@odata.type']} ${m.id}`));
+    url = r.body['@odata.nextLink'];
+  }
+  assert.deepEqual(seen, [...ids.map((id) => `#microsoft.graph.user ${id}`), `#microsoft.graph.group ${inner}`], 'in the order they were added');
+  const names: string[] = [];
+  url = '/v1.0/groups?$top=1&$select=displayName';
+  while (url) {
+    const r = await s.request('GET', url, { token });
+    names.push(...r.body.value.map((g: any) => g.displayName));
+    url = r.body['@odata.nextLink'];
+  }
+  assert.deepEqual(names, ['Big', 'Inner']);
+  // Group.ReadWrite.All writes groups and their members
+  const groupWrite = await s.token({ tenantId, roles: ['Group.ReadWrite.All'] });
+  assert.equal((await s.request('DELETE', `/v1.0/groups/${gid}/members/${ids[0]}/$ref`, { token: groupWrite })).status, 204);
+  assert.equal((await s.request('PATCH', `/v1.0/groups/${inner}`, { token: groupWrite, body: { displayName: 'Inner circle' } })).status, 204);
+  expectGraphError(await s.request('GET', '/v1.0/users', { token: groupWrite }), 403, 'accessDenied');
+});

@@ -44,6 +44,16 @@ export function groupFromRow(r: GroupTable): DirectoryGroup {
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+export const isGuid = (s: string): boolean => GUID.test(s);
+
+/** Users and groups share one id space (directoryObjects); deleted objects keep their ids. */
+export async function directoryIdTaken(db: Kysely<DB>, tenantId: string, id: string): Promise<boolean> {
+  const key = id.toLowerCase();
+  const user = await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', '=', key).executeTakeFirst();
+  if (user) return true;
+  return !!(await db.selectFrom('groups').select('id').where('tenant_id', '=', tenantId).where('id', '=', key).executeTakeFirst());
+}
+
 /** A user by object id, userPrincipalName or mail (case-insensitive), deleted ones included. */
 export async function findUser(db: Kysely<DB>, tenantId: string, key: string): Promise<DirectoryUser | undefined> {
   let q = db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId);
@@ -68,11 +78,19 @@ export interface NewUser {
 }
 
 export class UpnTakenError extends Error {}
+export class IdTakenError extends Error {}
+
+/** The id of a new directory object: the one asked for (if free) or a new one. */
+async function newObjectId(trx: Trx, tenantId: string, id: string | undefined): Promise<string> {
+  if (id === undefined) return crypto.randomUUID();
+  if (await directoryIdTaken(trx, tenantId, id)) throw new IdTakenError(id);
+  return id.toLowerCase();
+}
 
 /** Creates a user and its mailbox (with the well-known folders). */
 export async function createUser(core: Core, trx: Trx, tenantId: string, u: NewUser, folderIdBytes?: (i: number) => Buffer): Promise<DirectoryUser> {
   const now = core.clock.now().toISOString();
-  const id = (u.id ?? crypto.randomUUID()).toLowerCase();
+  const id = await newObjectId(trx, tenantId, u.id);
   const upnKey = u.userPrincipalName.toLowerCase();
   const taken = await trx.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('upn_key', '=', upnKey).executeTakeFirst();
   if (taken) throw new UpnTakenError(u.userPrincipalName);
@@ -145,7 +163,7 @@ export interface NewGroup {
 export async function createGroup(core: Core, trx: Trx, tenantId: string, g: NewGroup): Promise<DirectoryGroup> {
   const row: GroupTable = {
     tenant_id: tenantId,
-    id: (g.id ?? crypto.randomUUID()).toLowerCase(),
+    id: await newObjectId(trx, tenantId, g.id),
     display_name: g.displayName,
     description: g.description ?? null,
     mail: g.mail ?? null,

@@ -68,6 +68,17 @@ function validUpn(upn: string): boolean {
   return /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(upn) && upn.length <= 113;
 }
 
+/** The id a client chose for a new user or group (a GUID), if any. */
+function objectId(body: Record<string, unknown>, resource: 'User' | 'Group'): string | undefined {
+  if (body.id === undefined) return undefined;
+  if (!isStr(body.id) || !dir.isGuid(body.id)) throw errors.requestBadRequest(`Invalid value specified for property 'id' of resource '${resource}'.`);
+  return body.id;
+}
+
+function idTaken(): never {
+  throw errors.requestBadRequest('Another object with the same value for property id already exists.');
+}
+
 function userNotFound(key: string): never {
   throw errors.requestResourceNotFound(`Resource '${key}' does not exist or one of its queried reference-property objects are not present.`);
 }
@@ -91,8 +102,17 @@ function refId(body: Record<string, unknown>): string {
   const ref = body['@odata.id'];
   if (!isStr(ref)) throw errors.requestBadRequest(`The request body must be {"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}.`);
   const m = /(?:directoryObjects|users|groups)(?:\/|\(')([^/()']+)'?\)?\/?$/.exec(ref);
-  if (!m) throw errors.requestBadRequest(`Invalid object identifier '${ref}'.`);
-  return decodeURIComponent(m[1]).toLowerCase();
+  const id = m ? decodeOrUndefined(m[1]) : undefined;
+  if (id === undefined) throw errors.requestBadRequest(`Invalid object identifier '${ref}'.`);
+  return id.toLowerCase();
+}
+
+function decodeOrUndefined(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
 }
 
 export function directoryRoutes(app: FastifyInstance, core: Core): void {
@@ -137,15 +157,13 @@ export function directoryRoutes(app: FastifyInstance, core: Core): void {
       throw errors.requestBadRequest('A password profile with a password of at least 8 characters is required.');
     }
     if (!validUpn(upn)) throw errors.requestBadRequest(`Property userPrincipalName has an invalid value: '${upn}'.`);
-    if (body.id !== undefined && (!isStr(body.id) || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(body.id))) {
-      throw errors.requestBadRequest(`Invalid value specified for property 'id' of resource 'User'.`);
-    }
+    const id = objectId(body, 'User');
     const input = userInput(body);
     let user;
     try {
       user = await core.store.write((trx) =>
         dir.createUser(core, trx, g.tenantId, {
-          id: body.id as string | undefined,
+          id,
           userPrincipalName: upn,
           displayName,
           accountEnabled: body.accountEnabled as boolean,
@@ -157,6 +175,7 @@ export function directoryRoutes(app: FastifyInstance, core: Core): void {
         }),
       );
     } catch (e) {
+      if (e instanceof dir.IdTakenError) idTaken();
       if (e instanceof dir.UpnTakenError || /unique|constraint/i.test((e as Error).message)) {
         throw errors.requestBadRequest('Another object with the same value for property userPrincipalName already exists.');
       }
@@ -244,10 +263,11 @@ export function directoryRoutes(app: FastifyInstance, core: Core): void {
       const u = await dir.findUser(db, g.tenantId, id);
       if ((!u || u.deleted) && !(await dir.findGroup(db, g.tenantId, id))) userNotFound(id);
     }
+    const id = objectId(body, 'Group');
     const domain = await tenantDomain(core, g.tenantId);
     const group = await core.store.write(async (trx) => {
       const created = await dir.createGroup(core, trx, g.tenantId, {
-        id: isStr(body.id) ? body.id : undefined,
+        id,
         displayName,
         description: (body.description as string | null | undefined) ?? null,
         mailNickname,
@@ -258,6 +278,9 @@ export function directoryRoutes(app: FastifyInstance, core: Core): void {
       });
       await dir.addMembers(core, trx, g.tenantId, created.id, memberIds);
       return created;
+    }).catch((e) => {
+      if (e instanceof dir.IdTakenError) idTaken();
+      throw e;
     });
     return sendEntity(reply, g, { type: 'group', value: groupWire(group), context: 'groups/$entity', status: 201, location: `groups/${group.id}` });
   });
