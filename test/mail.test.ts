@@ -581,3 +581,73 @@ test('tenancy: another tenant\'s mailbox is an invalid user; unknown users too',
   expectGraphError(await s.request('GET', '/v1.0/users/nobody@contoso.test/messages', { token: a.token }), 404, 'ErrorInvalidUser');
   assert.equal((await s.request('GET', `/beta/users/${a.uid}/messages/${m.id}`, { token: a.token })).status, 200);
 });
+
+test('attachments through a folder path (as restore tools write them); contentType and contentId become MIME headers, so they are validated', async () => {
+  const b = await box();
+  const m = (await s.request('POST', `${b.u}/mailFolders/inbox/messages`, {
+    token: b.token,
+    body: { subject: 'Restored with a file', body: { contentType: 'html', content: '<p>see <img src="cid:logo1"></p>' }, singleValueExtendedProperties: [{ id: 'Integer 0x0E07', value: '1' }] },
+  })).body;
+  await s.advance('PT1M');
+  const at = `${b.u}/mailFolders/inbox/messages/${m.id}/attachments`;
+  const file = { '@odata.type': '#microsoft.graph.fileAttachment', name: 'logo.png', contentType: 'image/png', contentBytes: Buffer.from('png!').toString('base64'), isInline: true, contentId: 'logo1' };
+  const a = await s.request('POST', at, { token: b.token, body: file });
+  assert.equal(a.status, 201);
+  assert.equal(a.body['@odata.context'], `${s.base}/v1.0/$metadata#users('${b.uid}')/mailFolders('inbox')/messages('${m.id}')/attachments/$entity`);
+  assert.deepEqual([a.body.name, a.body.contentType, a.body.isInline, a.body.contentId, a.body.size], ['logo.png', 'image/png', true, 'logo1', 4]);
+  const after = (await s.request('GET', `${b.u}/messages/${m.id}`, { token: b.token })).body;
+  assert.notEqual(after.changeKey, m.changeKey, 'an attachment is a modification');
+  assert.ok(after.lastModifiedDateTime > m.lastModifiedDateTime);
+  assert.equal(after.isDraft, false);
+  assert.equal(after.hasAttachments, false, 'inline attachments do not count');
+  const list = await s.request('GET', at, { token: b.token });
+  assert.equal(list.body['@odata.context'], `${s.base}/v1.0/$metadata#users('${b.uid}')/mailFolders('inbox')/messages('${m.id}')/attachments`);
+  assert.deepEqual(list.body.value.map((x: any) => x.id), [a.body.id]);
+  assert.equal((await s.request('GET', `${at}/${a.body.id}`, { token: b.token })).body.contentBytes, file.contentBytes);
+  const value = await fetch(`${s.base}${at}/${a.body.id}/$value`, { headers: { authorization: `Bearer ${b.token}` } });
+  assert.equal(value.headers.get('content-type'), 'image/png');
+  assert.equal(Buffer.from(await value.arrayBuffer()).toString(), 'png!');
+  const mime = await s.request('GET', `${b.u}/messages/${m.id}/$value`, { token: b.token });
+  assert.match(mime.text, /^Content-ID: <logo1>\r\n/m);
+  // the same message through another folder is not found
+  expectGraphError(await s.request('GET', `${b.u}/mailFolders/archive/messages/${m.id}/attachments`, { token: b.token }), 404, 'ErrorItemNotFound');
+  expectGraphError(await s.request('POST', `${b.u}/mailFolders/archive/messages/${m.id}/attachments`, { token: b.token, body: file }), 404, 'ErrorItemNotFound');
+  const badType = expectGraphError(await s.request('POST', at, { token: b.token, body: { ...file, contentType: 'text/plain\r\nBcc: someone@example.test' } }), 400, 'BadRequest');
+  assert.match(badType.message, /contentType/);
+  expectGraphError(await s.request('POST', at, { token: b.token, body: { ...file, contentType: 'plain' } }), 400, 'BadRequest');
+  expectGraphError(await s.request('POST', at, { token: b.token, body: { ...file, contentId: 'a b' } }), 400, 'BadRequest');
+  expectGraphError(await s.request('POST', at, { token: b.token, body: { ...file, contentId: 7 } }), 400, 'BadRequest');
+  assert.equal((await s.request('POST', at, { token: b.token, body: { ...file, name: 'notes.txt', contentType: 'text/plain; charset=utf-8', contentId: null, isInline: false } })).status, 201);
+  assert.equal((await s.request('GET', at, { token: b.token })).body.value.length, 2, 'refused attachments changed nothing');
+  assert.equal((await s.request('DELETE', `${at}/${a.body.id}`, { token: b.token })).status, 204);
+  assert.equal((await s.request('GET', `${b.u}/messages/${m.id}`, { token: b.token })).body.hasAttachments, true);
+});
+
+test('delegated Mail.Read reads its own mailbox (lists, $value, attachments, delta, /me) and nothing else; no mail scope, no mail', async () => {
+  const b = await box();
+  const other = await s.request('POST', '/v1.0/users', { token: b.token, body: { accountEnabled: true, displayName: 'Neighbour', mailNickname: 'nb', userPrincipalName: `nb${counter}@contoso.test`, passwordProfile: { password: 'Secret-123456' } } });
+  const m = (await postMime(b, 'inbox', MIME)).body;
+  const theirs = (await postMime({ ...b, uid: other.body.id, u: `/v1.0/users/${other.body.id}` }, 'inbox', MIME)).body;
+  const read = await s.token({ tenantId: b.tenantId, userId: b.uid, scopes: ['Mail.Read'] });
+  for (const path of [`${b.u}/mailFolders`, `${b.u}/mailFolders/inbox/childFolders`, `${b.u}/messages`, `${b.u}/mailFolders/inbox/messages/${m.id}`, `${b.u}/messages/${m.id}/attachments`, '/v1.0/me/mailFolders/delta', '/v1.0/me/mailFolders/inbox/messages/delta']) {
+    assert.equal((await s.request('GET', path, { token: read })).status, 200, path);
+  }
+  const v = await fetch(`${s.base}/v1.0/me/messages/${m.id}/$value`, { headers: { authorization: `Bearer ${read}` } });
+  assert.deepEqual(Buffer.from(await v.arrayBuffer()), Buffer.from(MIME));
+  const delta = await s.request('GET', `/v1.0/users/${b.upn}/mailFolders/inbox/messages/delta?$select=subject`, { token: read });
+  assert.deepEqual(delta.body.value.map((x: any) => x.id), [m.id]);
+  for (const [method, path, body] of [
+    ['POST', `${b.u}/messages`, { subject: 'x' }],
+    ['PATCH', `${b.u}/messages/${m.id}`, { isRead: true }],
+    ['POST', `${b.u}/messages/${m.id}/move`, { destinationId: 'archive' }],
+    ['POST', `${b.u}/mailFolders`, { displayName: 'Mine' }],
+    ['POST', `${b.u}/messages/${m.id}/attachments`, { '@odata.type': '#microsoft.graph.fileAttachment', name: 'a', contentBytes: 'AA==' }],
+  ] as const) {
+    expectGraphError(await s.request(method, path, { token: read, body }), 403, 'accessDenied');
+  }
+  expectGraphError(await s.request('GET', `/v1.0/users/${other.body.id}/messages/${theirs.id}`, { token: read }), 403, 'ErrorAccessDenied');
+  expectGraphError(await s.request('GET', `/v1.0/users/${other.body.id}/mailFolders/inbox/messages/delta`, { token: read }), 403, 'ErrorAccessDenied');
+  const noMail = await s.token({ tenantId: b.tenantId, userId: b.uid, scopes: ['User.Read.All'] });
+  expectGraphError(await s.request('GET', '/v1.0/me/messages', { token: noMail }), 403, 'accessDenied');
+  assert.equal((await s.request('GET', `${b.u}/messages/${m.id}?$select=isRead`, { token: b.token })).body.isRead, false, 'nothing was changed');
+});

@@ -119,6 +119,9 @@ function body(v: unknown): { contentType: 'text' | 'html'; content: string } {
   return { contentType: t, content: typeof b.content === 'string' ? b.content : '' };
 }
 
+/** `type/subtype`, optionally with parameters; it becomes a MIME header, so no control characters. */
+const MEDIA_TYPE = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;[^\x00-\x1f\x7f]*)?$/;
+
 /** A fileAttachment from Graph JSON. Other attachment kinds are not implemented. */
 export function parseFileAttachment(v: unknown): MimeAttachment {
   const a = v as Record<string, unknown> | null;
@@ -133,12 +136,16 @@ export function parseFileAttachment(v: unknown): MimeAttachment {
   if (name.length === 0) throw bad(`Property 'name' must not be empty.`);
   const b64 = str(a.contentBytes, 'contentBytes');
   if (!/^[A-Za-z0-9+/\s]*={0,2}$/.test(b64)) throw bad(`Property 'contentBytes' must be base64.`);
+  const contentType = a.contentType === undefined || a.contentType === null ? 'application/octet-stream' : str(a.contentType, 'contentType');
+  if (!MEDIA_TYPE.test(contentType)) throw bad(`Property 'contentType' must be a media type such as 'text/plain'.`);
+  const contentId = a.contentId === undefined || a.contentId === null ? null : str(a.contentId, 'contentId');
+  if (contentId !== null && !/^[^\s<>\x00-\x1f\x7f]+$/.test(contentId)) throw bad(`Property 'contentId' must not contain blanks, control characters or angle brackets.`);
   return {
     name,
-    contentType: a.contentType === undefined || a.contentType === null ? 'application/octet-stream' : str(a.contentType, 'contentType'),
+    contentType,
     content: Buffer.from(b64, 'base64'),
     isInline: a.isInline === undefined || a.isInline === null ? false : bool(a.isInline, 'isInline'),
-    contentId: typeof a.contentId === 'string' ? a.contentId : null,
+    contentId,
   };
 }
 

@@ -82,6 +82,12 @@ function attachmentIds(messageId: string, list: MimeAttachment[]): string[] {
   });
 }
 
+/** How the request named the message, for @odata.context: `users('…')[/mailFolders('…')]/messages('…')`. */
+function messagePath(req: FastifyRequest, mb: MailboxRef): string {
+  const { messageId, folderId } = req.params as { messageId: string; folderId?: string };
+  return `${mb.contextPrefix}${folderId === undefined ? '' : `/mailFolders('${folderId}')`}/messages('${messageId}')`;
+}
+
 function attachmentWire(m: MessageRecord, id: string, a: MimeAttachment, withContent: boolean): Record<string, unknown> {
   return {
     '@odata.type': '#microsoft.graph.fileAttachment',
@@ -257,64 +263,63 @@ export function messageRoutes(app: FastifyInstance, core: Core): void {
     });
   };
 
-  mailboxRoute(app, 'GET', '/messages/:messageId/attachments', 'mail.read', async (req, reply, mailbox) => {
-    const g = graphOf(req);
-    const mb = await mailbox();
-    const q = normalizeQuery(req.query as Record<string, unknown>);
-    rejectUnsupported(q, ['$select']);
-    const select = q.$select !== undefined ? parseSelect(q.$select, ['lastModifiedDateTime', 'name', 'contentType', 'size', 'isInline', 'contentId', 'contentLocation', 'contentBytes']) : undefined;
-    const m = await loadMessage(core, mb, req);
-    const { content, ids } = await attachmentsOf(m);
-    const key = (req.params as { messageId: string }).messageId;
-    return sendCollection(reply, req, g, {
-      type: 'attachment',
-      items: content.attachments.map((a, i) => attachmentWire(m, ids[i], a, true)),
-      context: `${mb.contextPrefix}/messages('${key}')/attachments`,
-      query: select ? { select, where: undefined, orderBy: [], top: 0, skip: 0, count: false, raw: q } : undefined,
-    });
-  }, core);
+  for (const prefix of ['', '/mailFolders/:folderId']) {
+    mailboxRoute(app, 'GET', `${prefix}/messages/:messageId/attachments`, 'mail.read', async (req, reply, mailbox) => {
+      const g = graphOf(req);
+      const mb = await mailbox();
+      const q = normalizeQuery(req.query as Record<string, unknown>);
+      rejectUnsupported(q, ['$select']);
+      const select = q.$select !== undefined ? parseSelect(q.$select, ['lastModifiedDateTime', 'name', 'contentType', 'size', 'isInline', 'contentId', 'contentLocation', 'contentBytes']) : undefined;
+      const m = await loadMessage(core, mb, req);
+      const { content, ids } = await attachmentsOf(m);
+      return sendCollection(reply, req, g, {
+        type: 'attachment',
+        items: content.attachments.map((a, i) => attachmentWire(m, ids[i], a, true)),
+        context: `${messagePath(req, mb)}/attachments`,
+        query: select ? { select, where: undefined, orderBy: [], top: 0, skip: 0, count: false, raw: q } : undefined,
+      });
+    }, core);
 
-  mailboxRoute(app, 'POST', '/messages/:messageId/attachments', 'mail.write', async (req, reply, mailbox) => {
-    const g = graphOf(req);
-    const mb = await mailbox();
-    const m = await loadMessage(core, mb, req);
-    const attachment = parseFileAttachment(objectBody(req));
-    const { content } = await attachmentsOf(m);
-    const stored = await rewriteAttachments(mb, m, content.body, [...content.attachments, attachment]);
-    const after = await attachmentsOf(stored);
-    const i = after.content.attachments.length - 1;
-    const key = (req.params as { messageId: string }).messageId;
-    return sendEntity(reply, g, {
-      type: 'attachment',
-      value: attachmentWire(stored, after.ids[i], after.content.attachments[i], true),
-      context: `${mb.contextPrefix}/messages('${key}')/attachments/$entity`,
-      status: 201,
-      location: `users/${mb.mailboxId}/messages/${stored.id}/attachments/${after.ids[i]}`,
-    });
-  }, core);
+    mailboxRoute(app, 'POST', `${prefix}/messages/:messageId/attachments`, 'mail.write', async (req, reply, mailbox) => {
+      const g = graphOf(req);
+      const mb = await mailbox();
+      const m = await loadMessage(core, mb, req);
+      const attachment = parseFileAttachment(objectBody(req));
+      const { content } = await attachmentsOf(m);
+      const stored = await rewriteAttachments(mb, m, content.body, [...content.attachments, attachment]);
+      const after = await attachmentsOf(stored);
+      const i = after.content.attachments.length - 1;
+      return sendEntity(reply, g, {
+        type: 'attachment',
+        value: attachmentWire(stored, after.ids[i], after.content.attachments[i], true),
+        context: `${messagePath(req, mb)}/attachments/$entity`,
+        status: 201,
+        location: `users/${mb.mailboxId}/messages/${stored.id}/attachments/${after.ids[i]}`,
+      });
+    }, core);
 
-  mailboxRoute(app, 'GET', '/messages/:messageId/attachments/:attachmentId', 'mail.read', async (req, reply, mailbox) => {
-    const g = graphOf(req);
-    const mb = await mailbox();
-    const m = await loadMessage(core, mb, req);
-    const { content, ids, i } = await findAttachment(req, m);
-    const key = (req.params as { messageId: string }).messageId;
-    return sendEntity(reply, g, { type: 'attachment', value: attachmentWire(m, ids[i], content.attachments[i], true), context: `${mb.contextPrefix}/messages('${key}')/attachments/$entity` });
-  }, core);
+    mailboxRoute(app, 'GET', `${prefix}/messages/:messageId/attachments/:attachmentId`, 'mail.read', async (req, reply, mailbox) => {
+      const g = graphOf(req);
+      const mb = await mailbox();
+      const m = await loadMessage(core, mb, req);
+      const { content, ids, i } = await findAttachment(req, m);
+      return sendEntity(reply, g, { type: 'attachment', value: attachmentWire(m, ids[i], content.attachments[i], true), context: `${messagePath(req, mb)}/attachments/$entity` });
+    }, core);
 
-  mailboxRoute(app, 'GET', '/messages/:messageId/attachments/:attachmentId/$value', 'mail.read', async (req, reply, mailbox) => {
-    const mb = await mailbox();
-    const m = await loadMessage(core, mb, req);
-    const { content, i } = await findAttachment(req, m);
-    const a = content.attachments[i];
-    return reply.code(200).header('Content-Type', a.contentType).send(a.content);
-  }, core);
+    mailboxRoute(app, 'GET', `${prefix}/messages/:messageId/attachments/:attachmentId/$value`, 'mail.read', async (req, reply, mailbox) => {
+      const mb = await mailbox();
+      const m = await loadMessage(core, mb, req);
+      const { content, i } = await findAttachment(req, m);
+      const a = content.attachments[i];
+      return reply.code(200).header('Content-Type', a.contentType).send(a.content);
+    }, core);
 
-  mailboxRoute(app, 'DELETE', '/messages/:messageId/attachments/:attachmentId', 'mail.write', async (req, reply, mailbox) => {
-    const mb = await mailbox();
-    const m = await loadMessage(core, mb, req);
-    const { content, i } = await findAttachment(req, m);
-    await rewriteAttachments(mb, m, content.body, content.attachments.filter((_, j) => j !== i));
-    return reply.code(204).send();
-  }, core);
+    mailboxRoute(app, 'DELETE', `${prefix}/messages/:messageId/attachments/:attachmentId`, 'mail.write', async (req, reply, mailbox) => {
+      const mb = await mailbox();
+      const m = await loadMessage(core, mb, req);
+      const { content, i } = await findAttachment(req, m);
+      await rewriteAttachments(mb, m, content.body, content.attachments.filter((_, j) => j !== i));
+      return reply.code(204).send();
+    }, core);
+  }
 }
