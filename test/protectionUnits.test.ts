@@ -150,6 +150,8 @@ test('offboard and cancelOffboard: delegated only, removed units only, evolvable
   // filtering by an evolvable member works whatever the Prefer header
   const f = ok(await s.request('GET', `${BR}/mailboxProtectionUnits?$filter=status eq 'offboarded'`, { token: t.app }), 200);
   assert.deepEqual(f.value.map((x: any) => [x.id, x.status]), [[u.id, 'unknownFutureValue']]);
+  const since = ok(await s.request('GET', `${BR}/mailboxProtectionUnits?$filter=offboardRequestedDateTime gt 2000-01-01T00:00:00Z`, { token: t.app }), 200);
+  assert.deepEqual(since.value.map((x: any) => x.id), [u.id]);
 
   // an offboarded mailbox can be protected again: same unit
   const readd = ok(await s.request('PATCH', `${BR}/exchangeProtectionPolicies/${policyId}`, { token: t.app, body: { 'mailboxProtectionUnits@delta': [{ directoryObjectId: u.directoryObjectId }] } }), 200);
@@ -196,6 +198,11 @@ test('unit lists: $filter, $orderby, $top paging, $count, $select, FilterLengthE
   const page2 = ok(await s.request('GET', page1['@odata.nextLink'], { token: t.app }), 200);
   assert.equal(page2.value.length, 1);
   assert.equal(page2['@odata.nextLink'], undefined);
+  // never requested is the sentinel on the wire, and so in $filter
+  const never = ok(await s.request('GET', `${BR}/mailboxProtectionUnits?$filter=offboardRequestedDateTime eq 0001-01-01T00:00:00Z`, { token: t.app }), 200);
+  assert.equal(never.value.length, 3);
+  assert.deepEqual(ok(await s.request('GET', `${BR}/mailboxProtectionUnits?$filter=offboardRequestedDateTime gt 2000-01-01T00:00:00Z`, { token: t.app }), 200).value, []);
+  assert.deepEqual(ok(await s.request('GET', `${BR}/mailboxProtectionUnits?$filter=offboardRequestedDateTime eq null`, { token: t.app }), 200).value, []);
   const sel = ok(await s.request('GET', `${BR}/mailboxProtectionUnits?$select=status`, { token: t.app }), 200);
   assert.deepEqual(Object.keys(sel.value[0]).sort(), ['@odata.type', 'id', 'status']);
   const terms = (n: number) => encodeURIComponent(Array.from({ length: n }, (_, i) => `id eq '${i}'`).join(' or '));

@@ -30,6 +30,9 @@ const SELECTABLE = [
   'offboardRequestedDateTime',
 ];
 
+/** The sentinel as a stored date (what a $filter literal `0001-01-01T00:00:00Z` becomes). */
+const NEVER_STORED = new Date('0001-01-01T00:00:00Z').toISOString();
+
 /** and/or operators a unit $filter may have (ERR FilterLengthExceeded; Microsoft's limit is unpublished). */
 export const MAX_FILTER_TERMS = 20;
 
@@ -43,7 +46,8 @@ const SPEC: CollectionSpec = {
     email: { column: 'coalesce(usr.mail, usr.user_principal_name)', type: 'string' },
     createdDateTime: { column: 'u.created_at', type: 'date' },
     lastModifiedDateTime: { column: 'u.last_modified_at', type: 'date' },
-    offboardRequestedDateTime: { column: 'u.offboard_requested_at', type: 'date' },
+    // Never requested reads as the sentinel (spec §2.1), so it filters and sorts as the sentinel too.
+    offboardRequestedDateTime: { column: `coalesce(u.offboard_requested_at, '${NEVER_STORED}')`, type: 'date' },
   },
   selectable: SELECTABLE,
   defaultOrder: [['u.created_at', 'asc']],
