@@ -119,6 +119,7 @@ test('GET restorePoints: lt, le, gt, ge, and, $orderby, $top; at most 5', async 
   assert.deepEqual(await times(`$filter=protectionDateTime gt ${P0}`), [P2, P1]);
   assert.deepEqual(await times(`$filter=protectionDateTime ge ${P1} and protectionDateTime lt ${P2}`), [P1]);
   assert.deepEqual(await times(`$filter=protectionDateTime lt 2999-01-01T00:00:00Z&$orderby=protectionDateTime asc`), [P0, P1, P2]);
+  assert.deepEqual(await times(`$filter=protectionDateTime lt 2999-01-01T00:00:00Z&$orderby=protectionDateTime desc`), [P2, P1, P0]);
   assert.deepEqual(await times(`$filter=protectionDateTime lt 2999-01-01T00:00:00Z&$top=2`), [P2, P1]);
   assert.deepEqual(await times(`$filter=protectionDateTime lt '${P1}'`), [P0], 'a quoted date works too');
 
@@ -285,6 +286,8 @@ test('search requests that are wrong are 400s naming the problem', async () => {
   await bad({ protectionUnitIds: unitA, protectionTimePeriod: period }, 'InvalidSearchRequest', 'protectionUnitIds must be an array of protection unit ids.');
   await bad({ protectionUnitIds: [], protectionTimePeriod: period }, 'InvalidSearchRequest', 'protectionUnitIds must name at least one protection unit.');
   await bad({ protectionUnitIds: Array.from({ length: 21 }, (_, i) => `u${i}`), protectionTimePeriod: period }, 'InvalidSearchRequest', 'protectionUnitIds names 21 protection units; at most 20 are allowed.');
+  const twenty = [unitA, ...Array.from({ length: 19 }, (_, i) => `u${i}`)];
+  await bad({ protectionUnitIds: twenty, protectionTimePeriod: period }, 'InvalidProtectionUnitId', "The protection unit 'u0' does not exist.");
   await bad({ protectionUnitIds: [42], protectionTimePeriod: period }, 'InvalidProtectionUnitId', "'42' is not a valid protection unit id.");
   await bad({ protectionUnitIds: [unitA, 'missing'], protectionTimePeriod: period }, 'InvalidProtectionUnitId', "The protection unit 'missing' does not exist.");
   await bad({ protectionUnitIds: [unitA] }, 'InvalidSearchRequest', 'protectionTimePeriod is required.');
@@ -359,4 +362,31 @@ test('points older than 14 days lose fastRestore (the policy’s 10-minute tier)
   assert.deepEqual(r.noResultProtectionUnitIds, [unitA]);
   const none = ok(await search({ protectionUnitIds: [unitA], protectionTimePeriod: { startDateTime: '2000-01-01T00:00:00Z' }, tags: 'none' }), 200);
   assert.equal(none.searchResults.length, 3);
+});
+
+test('a year on, each point expires on its own: gone from list, get and search at once, and the collection keeps what the others need', async () => {
+  const setClock = async (at: number) => ok(await s.request('POST', '/_mailvault/clock', { body: { set: iso(at) } }), 200);
+  const expiry = Date.parse((await listPoints(s, t.app, unitA)).at(-1)!.expirationDateTime);
+  assert.equal(iso(expiry).slice(4), P0.slice(4), 'one calendar year after P0');
+  // Just before P0 expires (a daily collection runs here), then just after it (none runs in between).
+  await setClock(expiry - 1000);
+  assert.equal((await listPoints(s, t.app, unitA)).length, 3);
+  await setClock(expiry + 1);
+  assert.deepEqual((await listPoints(s, t.app, unitA)).map((p) => p.protectionDateTime), [P2, P1]);
+  expectGraphError(await s.request('GET', `${BR}/restorePoints/${pointId[P0]}`, { token: t.app }), 404, 'itemNotFound');
+  assert.equal(ok(await s.request('GET', `${BR}/restorePoints/${pointId[P1]}`, { token: t.app }), 200).id, pointId[P1]);
+  const all = ok(await search({ protectionUnitIds: [unitA], protectionTimePeriod: { startDateTime: '2000-01-01T00:00:00Z' } }), 200);
+  assert.deepEqual(all.searchResults.map((x: any) => x.restorePoint.protectionDateTime), [P2, P1]);
+  const oldest = ok(await search({ protectionUnitIds: [unitA], protectionTimePeriod: { startDateTime: '2000-01-01T00:00:00Z' }, restorePointPreference: 'oldest' }), 200);
+  assert.deepEqual(oldest.searchResults.map((x: any) => x.restorePoint.id), [pointId[P1]]);
+
+  const expired = await s.app.core.store.db.selectFrom('restore_points').select('id').where('tenant_id', '=', t.id).where('expires_at', '<=', iso(expiry + 1)).execute();
+  assert.ok(expired.some((r) => r.id === pointId[P0]));
+  const report = ok(await s.request('POST', '/_mailvault/vault/gc'), 200);
+  assert.equal(report.expiredRestorePoints, expired.length);
+  assert.ok(report.versionsRemoved >= 1, 'the versions only P0 needed go (a2, deleted before P1)');
+  // The remaining points read exactly as before.
+  assert.deepEqual(await granular("Subject -like 'quarterly*'"), [[P2, 3], [P1, 2]]);
+  assert.deepEqual(await granular("Sender -eq 'cfo@contoso.example'"), [[P2, 1], [P1, 2]]);
+  assert.deepEqual(await granular(`PitrDumpsterActionTriggeredTime -gt '{${P1}}'`), [[P2, 0], [P1, 2]]);
 });
