@@ -27,6 +27,12 @@ const SPEC: CollectionSpec = {
 };
 
 const SET = 'mailboxProtectionUnitsBulkAdditionJobs';
+
+/**
+ * A job may name 50,000 resources: room for as many full-length SMTP addresses (254 characters,
+ * quoted, with a comma) whatever the server's general body limit.
+ */
+const JOB_BODY_LIMIT = MAX_BULK_JOB_RESOURCES * 260;
 const ENTITY = `${CONTEXT}/${SET}/$entity`;
 
 function strings(v: unknown, name: string): string[] {
@@ -46,7 +52,8 @@ export function bulkJobRoutes(app: FastifyInstance, core: Core): void {
     return id;
   };
 
-  app.post(`${BASE}/exchangeProtectionPolicies/:policyId/${SET}`, { config: { op: 'bulkJobs.write' } }, async (req, reply) => {
+  const bodyLimit = Math.max(core.config.bodyLimit, JOB_BODY_LIMIT);
+  app.post(`${BASE}/exchangeProtectionPolicies/:policyId/${SET}`, { bodyLimit, config: { op: 'bulkJobs.write' } }, async (req, reply) => {
     const g = graphOf(req);
     await requireProtectionChanges(core, g);
     const policyId = (await policyOf(req, g.tenantId))!;
