@@ -101,11 +101,36 @@ test('import a directory of .eml files into the inbox; unknown users and bad opt
   fs.mkdirSync(emls);
   fs.writeFileSync(path.join(emls, 'a.eml'), messages[0]);
   fs.writeFileSync(path.join(emls, 'b.eml'), messages[1]);
+  fs.writeFileSync(path.join(emls, 'ab-broken.eml'), '\r\n\r\nno header at all\r\n');
   fs.writeFileSync(path.join(emls, 'ignored.txt'), 'x');
   const out = await cli('import', '--user', 'ivy@contoso.test', '--eml', emls);
-  assert.match(out.stdout, /^Imported 2 messages into Inbox \(0 skipped\)/);
+  assert.match(out.stdout, /^Imported 2 messages into Inbox \(1 skipped\)/);
+  assert.match(out.stderr, /^skipped ab-broken\.eml: /m);
   await expectFailure(cli('import', '--user', 'nobody@contoso.test', '--eml', emls), /^mailvault: no user 'nobody@contoso.test' in tenant /);
   const notMbox = path.join(dir, 'x.mbox');
   fs.writeFileSync(notMbox, 'Subject: hi\n\nbody\n');
   await expectFailure(cli('import', '--user', 'ivy@contoso.test', '--mbox', notMbox), /^mailvault: not an mbox file/);
+});
+
+test('the mbox reader streams: any chunking of the file gives the same messages, byte for byte', async () => {
+  const originals = [...messages, 'Subject: last\r\n\r\nFrom the start of a line\r\n>>From deeper\r\nno final newline'];
+  const file = Buffer.from(originals.map(entry).join(''));
+  const read = async (chunk: number) => {
+    async function* chunks() {
+      for (let i = 0; i < file.length; i += chunk) yield file.subarray(i, i + chunk);
+    }
+    const out: Array<{ data: string; index: number; offset: number }> = [];
+    let consumed = 0;
+    for await (const m of readMbox(chunks())) {
+      assert.ok(m.consumed > consumed && m.consumed <= file.length, 'progress grows');
+      consumed = m.consumed;
+      out.push({ data: m.data.toString(), index: m.index, offset: m.offset });
+    }
+    assert.equal(consumed, file.length);
+    return out;
+  };
+  const whole = await read(file.length);
+  assert.deepEqual(whole.map((m) => m.data), originals.map((m, i) => (i === originals.length - 1 ? m + '\n' : m)), 'a message without a final line break gains one');
+  assert.equal(file.toString('latin1', whole[1].offset, whole[1].offset + 5), 'From ');
+  for (const chunk of [1, 2, 3, 7, 64]) assert.deepEqual(await read(chunk), whole, `chunks of ${chunk}`);
 });

@@ -53,6 +53,7 @@ export function registerMailCommands(program: Command): void {
         ? new cliProgress.SingleBar({ stream: process.stderr, format: ' {bar} {percentage}% | {imported} messages | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic)
         : undefined;
       let last = 0;
+      let lastImported = 0;
       await withApp(opts, async (app) => {
         bar?.start(total, 0, { imported: 0 });
         const result = await importMessages(app.core, opts.mbox ? mboxSource(sourcePath) : emlSource(sourcePath), {
@@ -61,12 +62,13 @@ export function registerMailCommands(program: Command): void {
           folder: opts.folder,
           onProgress: (p, imported) => {
             last = p;
+            lastImported = imported;
             bar?.update(p, { imported });
           },
           onSkip: (label, reason) => {
             bar?.stop();
             process.stderr.write(`skipped ${label}: ${reason}\n`);
-            bar?.start(total, last, {});
+            bar?.start(total, last, { imported: lastImported });
           },
         });
         bar?.update(total);
