@@ -293,6 +293,7 @@ test('search requests that are wrong are 400s naming the problem', async () => {
   await bad({ protectionUnitIds: [unitA] }, 'InvalidSearchRequest', 'protectionTimePeriod is required.');
   await bad({ protectionUnitIds: [unitA], protectionTimePeriod: {} }, 'InvalidSearchRequest', 'protectionTimePeriod.startDateTime is required.');
   await bad({ protectionUnitIds: [unitA], protectionTimePeriod: { startDateTime: 'soon' } }, 'InvalidSearchRequest', 'protectionTimePeriod.startDateTime must be an ISO 8601 date-time, not "soon".');
+  await bad({ protectionUnitIds: [unitA], protectionTimePeriod: { startDateTime: '2024-02-30T00:00:00Z' } }, 'InvalidSearchRequest', 'protectionTimePeriod.startDateTime must be an ISO 8601 date-time, not "2024-02-30T00:00:00Z".');
   await bad({ protectionUnitIds: [unitA], protectionTimePeriod: { startDateTime: P2, endDateTime: P1 } }, 'InvalidSearchRequest', `protectionTimePeriod ends (${P1}) before it starts (${P2}).`);
   await bad({ protectionUnitIds: [unitA], protectionTimePeriod: { ...period, length: 'P1D' } }, 'InvalidSearchRequest', "protectionTimePeriod has no property 'length'.");
   await bad({ protectionUnitIds: [unitA], protectionTimePeriod: period, restorePointPreference: 'newest' }, 'InvalidSearchRequest', `restorePointPreference must be 'latest' or 'oldest', not "newest".`);
