@@ -47,6 +47,8 @@ export const errors = {
   invalidAppOwnerTenantId: e(400, 'InvalidAppOwnerTenantId'),
   /** Service app activate/deactivate in a state that does not allow it (undocumented; our choice). */
   serviceAppActionNotAllowed: e(403, 'ServiceAppActionNotAllowed'),
+  /** GET root, enable, create / delete a service app through the Graph PowerShell client (spec §9.1). */
+  forbidden: e(403, 'Forbidden'),
 
   // Protection policies
   invalidCreateRequest: e(400, 'InvalidCreateRequest'),

@@ -56,6 +56,12 @@ export const PERMISSIONS = {
 
 export type Operation = keyof typeof PERMISSIONS;
 
+/** The Microsoft Graph PowerShell client's application id. */
+export const GRAPH_POWERSHELL_APP_ID = '14d82eec-204b-4c2f-b7e8-296a70dab67e';
+
+/** What Microsoft refuses to the PowerShell client (spec §9.1: 403 `Forbidden`). */
+export const REFUSED_TO_POWERSHELL: ReadonlySet<Operation> = new Set<Operation>(['backupRestore.get', 'backupRestore.enable', 'serviceApps.write']);
+
 /** Every permission the server knows: what a default token holds. */
 export const ALL_PERMISSIONS: string[] = [
   ...new Set(Object.values(PERMISSIONS).flatMap((r: PermissionRule) => [r.least, ...r.higher])),

@@ -9,7 +9,7 @@ import Fastify, { LogController, type FastifyContextConfig, type FastifyInstance
 import FindMyWay from 'find-my-way';
 import secureJson from 'secure-json-parse';
 import { GraphError, errors, errorDate } from './errors.js';
-import { PERMISSIONS, type PermissionRule } from './permissions.js';
+import { GRAPH_POWERSHELL_APP_ID, PERMISSIONS, REFUSED_TO_POWERSHELL, type PermissionRule } from './permissions.js';
 import { TokenError, type Principal } from '../identity/tokens.js';
 import type { Core } from '../core.js';
 
@@ -204,6 +204,7 @@ async function authenticate(core: Core, req: FastifyRequest): Promise<Principal>
 }
 
 export function authorize(principal: Principal, op: keyof typeof PERMISSIONS): void {
+  if (principal.appId === GRAPH_POWERSHELL_APP_ID && REFUSED_TO_POWERSHELL.has(op)) throw errors.forbidden('Method not allowed for known allowed listed internal apps.');
   const rule: PermissionRule = PERMISSIONS[op];
   const kind = principal.kind === 'delegated' ? 'D' : 'A';
   const kindName = principal.kind === 'delegated' ? 'delegated' : 'application';
