@@ -193,3 +193,20 @@ test('upsertMessages in bulk (1,234 in one call, as the restore engine writes): 
   const blobRefs = await s.app.core.store.db.selectFrom('messages').select('id').where('mime_sha256', '=', other).where('mailbox_id', '=', uid).execute();
   assert.equal(blobRefs.length, N / 2);
 });
+
+test('message content is stored once per SHA-256: the same MIME in two mailboxes and a copy share one blob', async () => {
+  const a = await mailbox();
+  const b = await mailbox();
+  const mime = `Subject: shared ${crypto.randomUUID()}\r\nFrom: a@contoso.test\r\n\r\nthe same bytes\r\n`;
+  const post = (x: { uid: string; token: string }) =>
+    s.request('POST', `/v1.0/users/${x.uid}/mailFolders/inbox/messages`, { token: x.token, raw: Buffer.from(mime).toString('base64'), headers: { 'content-type': 'text/plain' } });
+  const first = (await post(a)).body.id;
+  await post(a);
+  await post(b);
+  await s.request('POST', `/v1.0/users/${a.uid}/messages/${first}/copy`, { token: a.token, body: { destinationId: 'archive' } });
+  const sha = crypto.createHash('sha256').update(mime).digest('hex');
+  const refs = await s.app.core.store.db.selectFrom('messages').select('mime_sha256').where('mime_sha256', '=', sha).execute();
+  assert.equal(refs.length, 4);
+  const blobs = await s.app.core.store.db.selectFrom('blobs').select(['sha256', 'size']).where('sha256', '=', sha).execute();
+  assert.deepEqual(blobs.map((r) => [r.sha256, Number(r.size)]), [[sha, Buffer.byteLength(mime)]]);
+});
