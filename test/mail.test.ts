@@ -651,3 +651,36 @@ test('delegated Mail.Read reads its own mailbox (lists, $value, attachments, del
   expectGraphError(await s.request('GET', '/v1.0/me/messages', { token: noMail }), 403, 'accessDenied');
   assert.equal((await s.request('GET', `${b.u}/messages/${m.id}?$select=isRead`, { token: b.token })).body.isRead, false, 'nothing was changed');
 });
+
+test('folder delta pages with odata.maxpagesize and $select, includes nested folders, then reports the next round\'s changes', async () => {
+  const b = await box();
+  const parent = (await s.request('POST', `${b.u}/mailFolders`, { token: b.token, body: { displayName: 'Clients' } })).body;
+  const child = (await s.request('POST', `${b.u}/mailFolders/${parent.id}/childFolders`, { token: b.token, body: { displayName: 'Fabrikam' } })).body;
+  const seen: any[] = [];
+  let url: string | undefined = `${b.u}/mailFolders/delta?$select=displayName,parentFolderId`;
+  let deltaLink = '';
+  let pages = 0;
+  while (url) {
+    const r = await s.request('GET', url, { token: b.token, headers: { prefer: 'odata.maxpagesize=3' } });
+    assert.equal(r.status, 200);
+    assert.ok(r.body.value.length <= 3);
+    seen.push(...r.body.value);
+    pages++;
+    url = r.body['@odata.nextLink'];
+    deltaLink = r.body['@odata.deltaLink'] ?? deltaLink;
+  }
+  assert.equal(pages, 3);
+  assert.equal(seen.length, 9);
+  assert.deepEqual(seen.find((f) => f.id === child.id), { '@odata.type': '#microsoft.graph.mailFolder', id: child.id, displayName: 'Fabrikam', parentFolderId: parent.id });
+  assert.ok(seen.every((f) => Object.keys(f).join() === '@odata.type,id,displayName,parentFolderId'));
+  await postMime(b, child.id, MIME);
+  await s.request('DELETE', `${b.u}/mailFolders/${parent.id}`, { token: b.token });
+  const next = await s.request('GET', deltaLink, { token: b.token });
+  assert.equal(next.status, 200);
+  assert.deepEqual(
+    next.body.value.map((f: any) => [f.id, f['@removed']?.reason]).sort(),
+    [[parent.id, 'deleted'], [child.id, 'deleted']].sort(),
+    'deleting a folder deletes its subfolders',
+  );
+  assert.match(next.body['@odata.deltaLink'], /\/mailFolders\/delta\?\$select=displayName,parentFolderId&\$deltatoken=|\/mailFolders\/delta\?\$select=displayName%2CparentFolderId&\$deltatoken=/);
+});
