@@ -205,6 +205,13 @@ test('a unit whose mailbox is gone fails: activeWithErrors, which can be activat
   assert.equal(again.status, 'updating');
   await s.advance('PT1M');
   assert.equal((await policy(s, t, p.id)).status, 'activeWithErrors');
+  // units added to an activeWithErrors policy: updating, then activeWithErrors again (the failed unit stays)
+  const c = await createUser(s, t);
+  const added = ok(await s.request('PATCH', `${BR}/exchangeProtectionPolicies/${p.id}`, { token: t.app, body: { 'mailboxProtectionUnits@delta': [{ directoryObjectId: c.id }] } }), 200);
+  assert.equal(added.status, 'updating');
+  await s.advance('PT1M');
+  assert.equal((await policy(s, t, p.id)).status, 'activeWithErrors');
+  assert.equal((await units(s, t, p.id)).find((u) => u.directoryObjectId === c.id).status, 'protected');
   ok(await s.request('POST', `${BR}/protectionPolicies/${p.id}/deactivate`, { token: t.app }), 202);
   await s.advance('PT1M');
   assert.equal((await policy(s, t, p.id)).status, 'inactive');

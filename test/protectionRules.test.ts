@@ -182,6 +182,11 @@ test('a rule with groups that do not exist completes with errors', async () => {
   });
   const [u] = await units(s, t, policyId);
   assert.equal(u.status, 'unprotected', 'an inactive policy adds units without protecting them');
+  // completedWithErrors allows run (active again, same outcome) and delete
+  assert.equal(ok(await api.run(rule.id), 200).status, 'active');
+  await s.advance('PT1M');
+  assert.equal(ok(await api.get(rule.id), 200).status, 'completedWithErrors');
+  ok(await api.del(rule.id), 204);
 });
 
 test('expressions are parsed: grammar errors, group limits (100 dynamic, 3 static) and create errors', async () => {

@@ -162,6 +162,46 @@ test('offboard and cancelOffboard: delegated only, removed units only, evolvable
   assert.equal(again.offboardRequestedDateTime, '0001-01-01T00:00:00.0000000Z');
 });
 
+test('a removed unit added again: to an inactive policy it stays unprotected; offboarding or its cancellation ends', async () => {
+  const t = await newTenant(s);
+  await onboard(s, t);
+  const [a, b, c] = [await createUser(s, t), await createUser(s, t), await createUser(s, t)];
+  const idle = await createPolicy(s, t, [], 'Inactive');
+  const p = await createPolicy(s, t, [a.id, b.id, c.id]);
+  ok(await s.request('POST', `${BR}/protectionPolicies/${p.id}/activate`, { token: t.app }), 202);
+  await s.advance('PT1M');
+  const unitOf = new Map((await units(s, t, p.id)).map((u) => [u.directoryObjectId, u.id]));
+  const add = async (policyId: string, userId: string) => {
+    const r = ok(await s.request('PATCH', `${BR}/exchangeProtectionPolicies/${policyId}`, { token: t.app, body: { 'mailboxProtectionUnits@delta': [{ directoryObjectId: userId }] } }), 200);
+    return r['mailboxProtectionUnits@delta'][0];
+  };
+  const get = async (userId: string) => ok(await s.request('GET', `${BR}/protectionUnits/${unitOf.get(userId)}`, { token: t.user, headers: PREFER_ALL }), 200);
+
+  // unprotected (detached) → attach to an inactive policy: unprotected, nothing in flight
+  await detach(t, p.id, unitOf.get(a.id)!);
+  const ua = await add(idle.id, a.id);
+  assert.deepEqual([ua.id, ua.policyId, ua.status], [unitOf.get(a.id), idle.id, 'unprotected']);
+  assert.equal(ok(await s.request('GET', `${BR}/protectionPolicies/${idle.id}`, { token: t.app }), 200).status, 'inactive');
+
+  // offboardRequested → attach to the enabled policy: protected again, the offboarding request is gone
+  await detach(t, p.id, unitOf.get(b.id)!);
+  ok(await s.request('POST', `${BR}/protectionUnits/${unitOf.get(b.id)}/offboard`, { token: t.user }), 200);
+  const ub = await add(p.id, b.id);
+  assert.deepEqual([ub.status, ub.offboardRequestedDateTime], ['protectRequested', '0001-01-01T00:00:00.0000000Z']);
+
+  // cancelOffboardRequested → attach to the inactive policy
+  await detach(t, p.id, unitOf.get(c.id)!);
+  ok(await s.request('POST', `${BR}/protectionUnits/${unitOf.get(c.id)}/offboard`, { token: t.user }), 200);
+  assert.equal(ok(await s.request('POST', `${BR}/protectionUnits/${unitOf.get(c.id)}/cancelOffboard`, { token: t.user, headers: PREFER_ALL }), 200).status, 'cancelOffboardRequested');
+  const uc = await add(idle.id, c.id);
+  assert.deepEqual([uc.status, uc.policyId, uc.offboardRequestedDateTime], ['unprotected', idle.id, '0001-01-01T00:00:00.0000000Z']);
+
+  await s.advance('P2D');
+  assert.deepEqual([(await get(a.id)).status, (await get(b.id)).status, (await get(c.id)).status], ['unprotected', 'protected', 'unprotected']);
+  assert.equal((await get(b.id)).policyId, p.id);
+  assert.equal((await get(c.id)).policyId, idle.id);
+});
+
 test('realistic timing: offboarding completes after a day', async () => {
   const r = await startServer({ timing: 'realistic', schedulerInterval: '3600000' });
   try {
