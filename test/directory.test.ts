@@ -281,3 +281,28 @@ test('group member references: malformed ones are 400, a group cannot contain it
   assert.equal((await s.request('PATCH', `/v1.0/groups/${inner}`, { token: groupWrite, body: { displayName: 'Inner circle' } })).status, 204);
   expectGraphError(await s.request('GET', '/v1.0/users', { token: groupWrite }), 403, 'accessDenied');
 });
+
+test('addresses are unique among live users: a mail may not be another user\'s UPN or mail; /users/{upn} finds the UPN\'s owner', async () => {
+  const { token } = await tenant();
+  const ann = (await s.request('POST', '/v1.0/users', { token, body: newUser('ann2') })).body.id;
+  const bob = (await s.request('POST', '/v1.0/users', { token, body: newUser('bob2', { mail: 'robert@contoso.test' }) })).body.id;
+  const taken = 'Another object with the same value for property proxyAddresses already exists.';
+  assert.equal(expectGraphError(await s.request('PATCH', `/v1.0/users/${bob}`, { token, body: { mail: 'ANN2@contoso.test' } }), 400, 'Request_BadRequest').message, taken);
+  assert.equal(expectGraphError(await s.request('POST', '/v1.0/users', { token, body: newUser('cy2', { mail: 'robert@contoso.test' }) }), 400, 'Request_BadRequest').message, taken);
+  assert.equal(expectGraphError(await s.request('POST', '/v1.0/users', { token, body: newUser('robert') }), 400, 'Request_BadRequest').message, taken, "a UPN that is another user's mail");
+  assert.equal(expectGraphError(await s.request('PATCH', `/v1.0/users/${ann}`, { token, body: { userPrincipalName: 'robert@contoso.test' } }), 400, 'Request_BadRequest').message, taken);
+  assert.equal(
+    expectGraphError(await s.request('PATCH', `/v1.0/users/${ann}`, { token, body: { userPrincipalName: 'bob2@contoso.test' } }), 400, 'Request_BadRequest').message,
+    'Another object with the same value for property userPrincipalName already exists.',
+  );
+  expectGraphError(await s.request('POST', '/v1.0/users', { token, body: newUser('dee2', { mail: 42 }) }), 400, 'Request_BadRequest');
+  expectGraphError(await s.request('PATCH', `/v1.0/users/${ann}`, { token, body: { mail: 'not an address' } }), 400, 'Request_BadRequest');
+  assert.equal((await s.request('GET', '/v1.0/users?$count=true', { token })).body.value.length, 2, 'nothing was created');
+  assert.equal((await s.request('GET', `/v1.0/users/${bob}?$select=mail`, { token })).body.mail, 'robert@contoso.test', 'nothing was changed');
+  // a user's own addresses never conflict with each other
+  assert.equal((await s.request('PATCH', `/v1.0/users/${ann}`, { token, body: { mail: null } })).status, 204);
+  assert.equal((await s.request('PATCH', `/v1.0/users/${ann}`, { token, body: { mail: 'ann.two@contoso.test', userPrincipalName: 'ann.two@contoso.test' } })).status, 204);
+  assert.equal((await s.request('GET', '/v1.0/users/ann.two@contoso.test', { token })).body.id, ann);
+  assert.equal((await s.request('GET', '/v1.0/users/bob2@contoso.test', { token })).body.id, bob);
+  assert.equal((await s.request('GET', '/v1.0/users/robert@contoso.test', { token })).body.id, bob, 'found by mail too');
+});

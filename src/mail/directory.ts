@@ -59,10 +59,24 @@ export async function findUser(db: Kysely<DB>, tenantId: string, key: string): P
   let q = db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId);
   const lower = key.toLowerCase();
   q = GUID.test(key) ? q.where('id', '=', lower) : q.where((eb) => eb.or([eb('upn_key', '=', lower), eb('mail_key', '=', lower)]));
-  // a live user wins over a deleted one with the same mail
+  // a live user wins over a deleted one, and the owner of a UPN over a user with that mail
   const rows = await q.orderBy('deleted_at', 'desc').execute();
-  const row = rows.find((r) => r.deleted_at === null) ?? rows[0];
+  const rank = (r: UserTable) => (r.deleted_at === null ? 0 : 2) + (r.upn_key === lower ? 0 : 1);
+  const row = rows.sort((a, b) => rank(a) - rank(b))[0];
   return row ? userFromRow(row) : undefined;
+}
+
+/** Whether a live user other than `exceptId` has `address` as its UPN or mail (Exchange keeps addresses unique). */
+export async function addressTaken(db: Kysely<DB>, tenantId: string, address: string, exceptId?: string): Promise<boolean> {
+  const key = address.toLowerCase();
+  let q = db
+    .selectFrom('users')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('deleted_at', 'is', null)
+    .where((eb) => eb.or([eb('upn_key', '=', key), eb('mail_key', '=', key)]));
+  if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
+  return !!(await q.executeTakeFirst());
 }
 
 export interface NewUser {
@@ -79,6 +93,12 @@ export interface NewUser {
 
 export class UpnTakenError extends Error {}
 export class IdTakenError extends Error {}
+export class AddressTakenError extends Error {}
+
+/** Refuses addresses another live user has as UPN or mail. */
+async function checkAddresses(trx: Trx, tenantId: string, addresses: Array<string | null | undefined>, exceptId?: string): Promise<void> {
+  for (const a of addresses) if (a && (await addressTaken(trx, tenantId, a, exceptId))) throw new AddressTakenError(a);
+}
 
 /** The id of a new directory object: the one asked for (if free) or a new one. */
 async function newObjectId(trx: Trx, tenantId: string, id: string | undefined): Promise<string> {
@@ -95,6 +115,7 @@ export async function createUser(core: Core, trx: Trx, tenantId: string, u: NewU
   const taken = await trx.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('upn_key', '=', upnKey).executeTakeFirst();
   if (taken) throw new UpnTakenError(u.userPrincipalName);
   const mail = u.mail === undefined ? u.userPrincipalName : u.mail;
+  await checkAddresses(trx, tenantId, [u.userPrincipalName, mail]);
   const row: UserTable = {
     tenant_id: tenantId,
     id,
@@ -134,6 +155,7 @@ export async function createMailbox(core: Core, trx: Trx, tenantId: string, mail
 
 export async function updateUser(trx: Trx, tenantId: string, id: string, patch: Partial<Omit<UserTable, 'tenant_id' | 'id'>>): Promise<void> {
   await trx.updateTable('users').set(patch).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  await checkAddresses(trx, tenantId, [patch.upn_key, patch.mail_key], id);
 }
 
 /** Soft delete: the user disappears from the directory, its mailbox is marked deleted, memberships end. */

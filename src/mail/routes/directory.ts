@@ -75,6 +75,18 @@ function objectId(body: Record<string, unknown>, resource: 'User' | 'Group'): st
   return body.id;
 }
 
+/** `mail` of a user in a request: an address, null to clear it, undefined when absent. */
+function mailValue(body: Record<string, unknown>): string | null | undefined {
+  const v = body.mail;
+  if (v === undefined || v === null) return v;
+  if (!isStr(v) || !validUpn(v)) throw errors.requestBadRequest(`Invalid value specified for property 'mail' of resource 'User'.`);
+  return v;
+}
+
+function addressTaken(): never {
+  throw errors.requestBadRequest('Another object with the same value for property proxyAddresses already exists.');
+}
+
 function idTaken(): never {
   throw errors.requestBadRequest('Another object with the same value for property id already exists.');
 }
@@ -158,6 +170,7 @@ export function directoryRoutes(app: FastifyInstance, core: Core): void {
     }
     if (!validUpn(upn)) throw errors.requestBadRequest(`Property userPrincipalName has an invalid value: '${upn}'.`);
     const id = objectId(body, 'User');
+    const mail = mailValue(body);
     const input = userInput(body);
     let user;
     try {
@@ -167,7 +180,7 @@ export function directoryRoutes(app: FastifyInstance, core: Core): void {
           userPrincipalName: upn,
           displayName,
           accountEnabled: body.accountEnabled as boolean,
-          mail: isStr(body.mail) ? body.mail : undefined,
+          mail: mail ?? undefined,
           givenName: input.given_name,
           surname: input.surname,
           jobTitle: input.job_title,
@@ -176,6 +189,7 @@ export function directoryRoutes(app: FastifyInstance, core: Core): void {
       );
     } catch (e) {
       if (e instanceof dir.IdTakenError) idTaken();
+      if (e instanceof dir.AddressTakenError) addressTaken();
       if (e instanceof dir.UpnTakenError || /unique|constraint/i.test((e as Error).message)) {
         throw errors.requestBadRequest('Another object with the same value for property userPrincipalName already exists.');
       }
@@ -202,16 +216,17 @@ export function directoryRoutes(app: FastifyInstance, core: Core): void {
       patch.user_principal_name = upn;
       patch.upn_key = upn.toLowerCase();
     }
-    if (body.mail !== undefined) {
-      if (body.mail !== null && !isStr(body.mail)) throw errors.requestBadRequest(`Invalid value specified for property 'mail' of resource 'User'.`);
-      patch.mail = body.mail;
-      patch.mail_key = isStr(body.mail) ? body.mail.toLowerCase() : null;
+    const mail = mailValue(body);
+    if (mail !== undefined) {
+      patch.mail = mail;
+      patch.mail_key = mail?.toLowerCase() ?? null;
     }
     for (const k of ['given_name', 'surname', 'job_title'] as const) if (input[k] !== undefined) patch[k] = input[k];
     if (Object.keys(input.extra).length > 0) patch.props = JSON.stringify({ ...user.extra, ...input.extra });
     try {
       if (Object.keys(patch).length > 0) await core.store.write((trx) => dir.updateUser(trx, g.tenantId, user.id, patch));
     } catch (e) {
+      if (e instanceof dir.AddressTakenError) addressTaken();
       if (/unique|constraint/i.test((e as Error).message)) throw errors.requestBadRequest('Another object with the same value for property userPrincipalName already exists.');
       throw e;
     }
