@@ -245,10 +245,13 @@ test('unit lists: $filter, $orderby, $top paging, $count, $select, FilterLengthE
   assert.deepEqual(ok(await s.request('GET', `${BR}/mailboxProtectionUnits?$filter=offboardRequestedDateTime eq null`, { token: t.app }), 200).value, []);
   const sel = ok(await s.request('GET', `${BR}/mailboxProtectionUnits?$select=status`, { token: t.app }), 200);
   assert.deepEqual(Object.keys(sel.value[0]).sort(), ['@odata.type', 'id', 'status']);
-  const terms = (n: number) => encodeURIComponent(Array.from({ length: n }, (_, i) => `id eq '${i}'`).join(' or '));
+  const terms = (n: number) => encodeURIComponent(Array.from({ length: n }, (_, i) => `id eq '00000000-0000-4000-8000-${String(i).padStart(12, '0')}'`).join(' or '));
   ok(await s.request('GET', `${BR}/mailboxProtectionUnits?$filter=${terms(21)}`, { token: t.app }), 200);
   expectGraphError(await s.request('GET', `${BR}/mailboxProtectionUnits?$filter=${terms(22)}`, { token: t.app }), 400, 'FilterLengthExceeded');
   expectGraphError(await s.request('GET', `${BR}/mailboxProtectionUnits?$expand=policy`, { token: t.app }), 400, 'BadRequest');
+  const byId = ok(await s.request('GET', `${BR}/exchangeProtectionPolicies/${all[0].policyId}/mailboxProtectionUnits?$filter=id eq '${all[0].id.toUpperCase()}'`, { token: t.app }), 200);
+  assert.deepEqual(byId.value.map((u: any) => u.id), [all[0].id]);
+  expectGraphError(await s.request('GET', `${BR}/mailboxProtectionUnits?$filter=id eq 'nope'`, { token: t.app }), 400, 'InvalidProtectionUnitId');
 });
 
 test('permissions: units need Configuration.Read.All', async () => {

@@ -38,7 +38,8 @@ export const MAX_FILTER_TERMS = 20;
 
 const SPEC: CollectionSpec = {
   fields: {
-    id: { column: 'u.id', type: 'string' },
+    // A unit id in a filter is checked as in a path (ERR: list units, 400 InvalidProtectionUnitId).
+    id: { column: 'u.id', type: 'string', toStored: (v) => checkId(v, errors.invalidProtectionUnitId, 'protection unit') },
     policyId: { column: 'u.policy_id', type: 'string' },
     directoryObjectId: { column: 'u.directory_object_id', type: 'string' },
     status: { column: 'u.status', type: 'enum' },
