@@ -308,3 +308,32 @@ test('rules wait while the service is locked: no unit is added until it is enabl
   assert.equal(ok(await api.get(rule.id), 200).status, 'completed');
   assert.equal((await units(s, t, policyId)).length, 1);
 });
+
+// Last in the file: later clock moves would evaluate this large rule again.
+test('a dynamic rule protects at most 6,000 users: the rest is a ProtectionUnitsLimitBreached detail', async () => {
+  const { t, policyId } = await setup(s, false);
+  const group = await createGroup(s, t);
+  // 6,001 directory users are written straight into the store: creating them over HTTP would take long
+  const now = new Date().toISOString();
+  const ids = Array.from({ length: 6001 }, (_, i) => `6d000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+  await s.app.core.store.write(async (trx) => {
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      await trx
+        .insertInto('users')
+        .values(part.map((id) => ({ tenant_id: t.id, id, user_principal_name: `${id}@contoso.example`, upn_key: `${id}@contoso.example`, mail: null, mail_key: null, display_name: id, given_name: null, surname: null, job_title: null, account_enabled: 1, created_at: now, deleted_at: null, props: '{}' })))
+        .execute();
+      await trx.insertInto('group_members').values(part.map((id) => ({ tenant_id: t.id, group_id: group, member_id: id, added_at: now }))).execute();
+    }
+  });
+  const api = rules(s, t, policyId);
+  const rule = ok(await api.create({ mailboxExpression: expr(group), isAutoApplyEnabled: true }), 201);
+  await s.advance('PT1M');
+  const done = ok(await api.get(rule.id), 200);
+  assert.equal(done.status, 'completedWithErrors');
+  assert.deepEqual(done.error.details, [
+    { code: 'ProtectionUnitsLimitBreached', message: 'At most 6000 users can be protected through a dynamic rule; 6001 match.', target: rule.id },
+  ]);
+  const counted = ok(await s.request('GET', `${BR}/exchangeProtectionPolicies/${policyId}/mailboxProtectionUnits?$top=1&$count=true`, { token: t.app }), 200);
+  assert.equal(counted['@odata.count'], 6000);
+});
