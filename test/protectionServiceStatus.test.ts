@@ -112,3 +112,30 @@ test('instant timing: the next scheduler tick carries transitions out without mo
     await r.close();
   }
 });
+
+test('realistic timing: a bulk job takes 15 minutes, a service app deactivation an hour', async () => {
+  const r = await startServer({ timing: 'realistic', schedulerInterval: '3600000' });
+  try {
+    const t = await newTenant(r);
+    const appId = await onboard(r, t);
+    const u = await createUser(r, t);
+    const p = await createPolicy(r, t, []);
+    const jobs = `${BR}/exchangeProtectionPolicies/${p.id}/mailboxProtectionUnitsBulkAdditionJobs`;
+    const job = ok(await r.request('POST', jobs, { token: t.app, body: { mailboxes: [u.mail] } }), 201);
+    const status = async () => ok(await r.request('GET', `${jobs}/${job.id}`, { token: t.app }), 200).status;
+    await r.advance('PT14M');
+    assert.equal(await status(), 'active');
+    await r.advance('PT2M');
+    assert.equal(await status(), 'completed');
+
+    assert.equal(ok(await r.request('POST', `${BR}/serviceApps/${appId}/deactivate`, { token: t.user }), 202).status, 'pendingInactive');
+    await r.advance('PT59M');
+    assert.equal(ok(await r.request('GET', `${BR}/serviceApps/${appId}`, { token: t.app }), 200).status, 'pendingInactive');
+    assert.equal(ok(await r.request('GET', BR, { token: t.app }), 200).serviceStatus.status, 'enabled');
+    await r.advance('PT2M');
+    assert.equal(ok(await r.request('GET', `${BR}/serviceApps/${appId}`, { token: t.app }), 200).status, 'inactive');
+    assert.equal(ok(await r.request('GET', BR, { token: t.app }), 200).serviceStatus.status, 'protectionChangeLocked');
+  } finally {
+    await r.close();
+  }
+});
