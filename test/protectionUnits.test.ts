@@ -229,6 +229,11 @@ test('unit lists: $filter, $orderby, $top paging, $count, $select, FilterLengthE
   assert.deepEqual(byDir.value.map((u: any) => u.directoryObjectId), [users[1].id]);
   const byMail = ok(await s.request('GET', `${BR}/protectionUnits?$filter=email eq '${users[2].mail}'`, { token: t.user }), 200);
   assert.deepEqual(byMail.value.map((u: any) => u.email), [users[2].mail]);
+  // an application caller sees no addresses, so it cannot find a unit by one either
+  assert.deepEqual(ok(await s.request('GET', `${BR}/protectionUnits?$filter=email eq '${users[2].mail}'`, { token: t.app }), 200).value, []);
+  assert.equal(ok(await s.request('GET', `${BR}/protectionUnits?$filter=displayName eq null and email eq null`, { token: t.app }), 200).value.length, 3);
+  const byName = ok(await s.request('GET', `${BR}/mailboxProtectionUnits?$orderby=displayName desc`, { token: t.user }), 200);
+  assert.deepEqual(byName.value.map((u: any) => u.displayName), users.map((u) => u.displayName).sort().reverse());
   const protectedOnes = ok(await s.request('GET', `${BR}/mailboxProtectionUnits?$filter=status eq 'protected'&$count=true`, { token: t.app }), 200);
   assert.equal(protectedOnes['@odata.count'], 3);
   const ordered = ok(await s.request('GET', `${BR}/mailboxProtectionUnits?$orderby=id desc`, { token: t.app }), 200);

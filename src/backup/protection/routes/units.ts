@@ -56,6 +56,15 @@ const SPEC: CollectionSpec = {
   maxFilterTerms: MAX_FILTER_TERMS,
 };
 
+/**
+ * What an application caller may filter and sort on: displayName and email are null for it on the
+ * wire, so they are null in its $filter and $orderby too (no finding a unit by an address it cannot see).
+ */
+const APP_SPEC: CollectionSpec = {
+  ...SPEC,
+  fields: { ...SPEC.fields, displayName: { column: 'null', type: 'string' }, email: { column: 'null', type: 'string' } },
+};
+
 type UnitWithUser = UnitRow & { user_display_name: string | null; user_mail: string | null; user_upn: string | null };
 
 function unitQuery(core: Core, tenantId: string) {
@@ -85,7 +94,7 @@ export function unitRoutes(app: FastifyInstance, core: Core): void {
       await policyById(core.store.db, g.tenantId, policyId);
       qb = qb.where('u.policy_id', '=', policyId);
     }
-    const q = parseCollectionQuery(req.query as Record<string, unknown>, SPEC);
+    const q = parseCollectionQuery(req.query as Record<string, unknown>, isDelegated(g) ? SPEC : APP_SPEC);
     const { rows, hasMore, count } = await page(qb, q);
     return sendCollection(reply, req, g, { type: 'mailboxProtectionUnit', items: rows.map((r) => toWire(g, r as UnitWithUser)), context, query: q, hasMore, count });
   };
