@@ -62,7 +62,7 @@ const SPEC: CollectionSpec = {
  */
 const APP_SPEC: CollectionSpec = {
   ...SPEC,
-  fields: { ...SPEC.fields, displayName: { column: 'null', type: 'string' }, email: { column: 'null', type: 'string' } },
+  fields: { ...SPEC.fields, displayName: { column: 'cast(null as text)', type: 'string' }, email: { column: 'cast(null as text)', type: 'string' } },
 };
 
 type UnitWithUser = UnitRow & { user_display_name: string | null; user_mail: string | null; user_upn: string | null };
