@@ -26,7 +26,10 @@ export interface MailChange {
   at: string;
   /** Folder of a message, parent of a folder; for deletes, where it was. */
   folderId: string | null;
-  /** Full item state after an upsert (message: the stored Graph properties; folder: its fields); null for deletes. */
+  /**
+   * Full item state after an upsert (message: the stored Graph properties; folder: its fields); null
+   * for deletes, and for message upserts written from a stored text (then `propsSeq` names it).
+   */
   props: Record<string, unknown> | null;
   mimeSha256: string | null;
   isDraft: boolean;
@@ -37,8 +40,8 @@ export interface MailChange {
   json?: string;
   /**
    * A message upsert whose stored snapshot is exactly the text of this vault version of the same
-   * mailbox (a restore writing a captured version back): the vault refers to it instead of keeping
-   * the text twice. Absent otherwise.
+   * mailbox (a restore writing a captured version back, MailService.upsertStoredMessages): the vault
+   * refers to it instead of keeping the text twice. Absent otherwise.
    */
   propsSeq?: number;
 }

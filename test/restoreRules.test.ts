@@ -109,6 +109,57 @@ describe('instant timing', () => {
     assert.deepEqual([...captured].sort(), v.seeded.map((m) => m.id).sort());
   });
 
+  test('a restored message is found by every $filter and $orderby column exactly as before it was deleted', async () => {
+    const v = await victim(3);
+    const path = `/v1.0/users/${v.user.id}/messages`;
+    const m = ok(
+      await s.request('POST', path, {
+        token: t.app,
+        body: {
+          subject: 'Überweisung März',
+          importance: 'high',
+          isRead: true,
+          from: { emailAddress: { name: 'Ärger Team', address: 'ÄRGER.Team@Fabrikam.example' } },
+          toRecipients: [{ emailAddress: { address: 'victim@contoso.example' } }],
+          body: { contentType: 'text', content: 'Bitte prüfen.' },
+          singleValueExtendedProperties: [{ id: 'Integer 0x0E07', value: '1' }],
+        },
+      }),
+      201,
+    );
+    ok(await s.request('POST', `${path}/${m.id}/attachments`, { token: t.app, body: { '@odata.type': '#microsoft.graph.fileAttachment', name: 'a.txt', contentType: 'text/plain', contentBytes: 'aGk=' } }), 201);
+    const filters = [
+      `from/emailAddress/address eq 'ärger.team@fabrikam.example'`,
+      `subject eq 'Überweisung März'`,
+      'isRead eq true',
+      'isDraft eq false',
+      `importance eq 'high'`,
+      'hasAttachments eq true',
+    ];
+    const found = async () => {
+      const out: unknown[] = [];
+      for (const f of filters) out.push(ok(await s.request('GET', `${path}?$filter=${encodeURIComponent(f)}&$select=subject`, { token: t.app }), 200).value.map((x: { id: string }) => x.id));
+      const stored = ok(await s.request('GET', `${path}/${m.id}`, { token: t.app }), 200);
+      for (const f of ['internetMessageId', 'conversationId']) {
+        out.push(ok(await s.request('GET', `${path}?$filter=${encodeURIComponent(`${f} eq '${stored[f]}'`)}&$select=id`, { token: t.app }), 200).value.map((x: { id: string }) => x.id));
+      }
+      for (const o of ['receivedDateTime desc,subject', 'sentDateTime,subject', 'createdDateTime desc,subject']) {
+        out.push(ok(await s.request('GET', `${path}?$orderby=${o}&$select=id`, { token: t.app }), 200).value.map((x: { id: string }) => x.id));
+      }
+      return out;
+    };
+    const before = await found();
+    before.forEach((ids, i) => assert.ok((ids as string[]).includes(m.id), `query ${i} finds the message`));
+    await s.advance('PT15M');
+    const point = await pointAt(s, t, v.unitId, await clock(s));
+    await s.advance('PT15M');
+    ok(await s.request('DELETE', `${path}/${m.id}`, { token: t.app }), 204);
+    await s.advance('PT15M');
+    const { artifact } = await restore(point);
+    assert.equal(artifact.restoredItemCount, 1);
+    assert.deepEqual(await found(), before);
+  });
+
   test('items whose content is lost are counted and reported, and the others restored; nothing restorable fails the artifact', async () => {
     const v = await victim(10);
     const mail = s.app.core.services.mail as MailService;

@@ -12,9 +12,16 @@ import type { Trx } from '../store/store.js';
 
 export interface BulkInsert {
   table: string;
+  /** The columns of each row given (and of the table, unless `from` says otherwise). */
   columns: readonly string[];
-  /** What follows the VALUES list, e.g. an ON CONFLICT clause (the same text on both databases). */
+  /** What follows the VALUES list (or the SELECT), e.g. an ON CONFLICT clause (the same text on both databases). */
   tail?: string;
+  /**
+   * The rows given are not inserted as they are but read by a SELECT: they become the relation `r`
+   * (named by `columns`; on PostgreSQL their values are text, so the SELECT casts what is not) and
+   * `select` is the query over it whose rows go into the table's `into` columns.
+   */
+  from?: { into: readonly string[]; select: (dialect: DialectName) => string };
 }
 
 /** Rows per statement, largest first, as far as a statement stays within MAX_PARAMS. */
@@ -37,7 +44,10 @@ function textFor(dialect: DialectName, spec: BulkInsert, rows: number): string {
       for (let c = 0; c < width; c++) marks.push(dialect === 'postgres' ? `$${r * width + c + 1}` : '?');
       tuples.push(`(${marks.join(', ')})`);
     }
-    text = `insert into ${spec.table} (${spec.columns.join(', ')}) values ${tuples.join(', ')}${spec.tail ? ` ${spec.tail}` : ''}`;
+    const tail = spec.tail ? ` ${spec.tail}` : '';
+    text = spec.from
+      ? `with r (${spec.columns.join(', ')}) as (values ${tuples.join(', ')}) insert into ${spec.table} (${spec.from.into.join(', ')}) ${spec.from.select(dialect)}${tail}`
+      : `insert into ${spec.table} (${spec.columns.join(', ')}) values ${tuples.join(', ')}${tail}`;
     bySize.set(key, text);
   }
   return text;

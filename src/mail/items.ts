@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Core, MailChange } from '../core.js';
 import type { Trx } from '../store/store.js';
 import type { DB, FolderTable, MessageTable } from '../store/schema.js';
+import type { DialectName } from '../store/dialect.js';
 import { changeKeys, sha256Hex } from './ids.js';
 import { insertRows, updateFromExcluded, type BulkInsert } from './bulk.js';
 import type { FolderRecord, FolderSnapshot, MessageRecord, MessageSnapshot } from './model.js';
@@ -208,13 +209,12 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
   let k = 0;
   items.forEach((m, i) => {
     // the row keeps the snapshot without the per-write fields; the record and its event get them anew
-    // (a record given with its stored text hands over its props: they become the stored snapshot, uncopied)
-    const props = m.storedJson === undefined ? withoutWriteFields(m.props) : m.props;
+    const props = withoutWriteFields(m.props);
     values[k++] = tenantId;
     values[k++] = mailboxId;
     values[k++] = m.id;
     values[k++] = m.folderId;
-    const json = m.storedJson ?? JSON.stringify(props);
+    const json = JSON.stringify(props);
     values[k++] = json;
     values[k++] = props.subject;
     values[k++] = props.from?.emailAddress.address.toLowerCase() ?? null;
@@ -251,7 +251,6 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
       mimeSha256: m.mimeSha256,
       isDraft: snapshot.isDraft,
       json,
-      propsSeq: m.storedJson === undefined ? undefined : m.propsSeq,
     };
   });
   if (o.fresh || none) await insertRows(trx, core.store.dialect, INSERT_MESSAGES, values);
@@ -268,6 +267,84 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
   }
   await logChanges(core, trx, events, from);
   return stored;
+}
+
+/** A message written back from a snapshot text the database already holds (the restore engine: a vault version's). */
+export interface StoredMessage {
+  id: string;
+  folderId: string;
+  mimeSha256: string;
+  /** The key of the row holding the snapshot text, exactly as a message row stores it (see StoredTexts). Never a draft's. */
+  textKey: number;
+  /** The snapshot's from.emailAddress.address (lower-cased here, as by every write: $filter compares it so). */
+  fromAddress: string | null;
+}
+
+/** Where stored snapshot texts are: a table, its integer key column and its text column. */
+export interface StoredTexts {
+  table: string;
+  key: string;
+  column: string;
+}
+
+const STORED_COLUMNS = ['tenant_id', 'mailbox_id', 'id', 'folder_id', 'text_key', 'mime_sha256', 'sender_address', 'modified_at', 'change_key', 'change_seq'] as const;
+
+/**
+ * The columns a message row derives from its snapshot, read from the snapshot text by the database,
+ * in MESSAGE_COLUMNS order: the same values upsertMessages takes from the object.
+ */
+function storedSelect(dialect: DialectName, t: StoredTexts): string {
+  const text = `t.${t.column}`;
+  const field = (name: string) => (dialect === 'postgres' ? `(j.v ->> '${name}')` : `json_extract(${text}, '$.${name}')`);
+  const flag = (name: string) => (dialect === 'postgres' ? `coalesce(${field(name)}::boolean, false)::int` : `coalesce(${field(name)}, 0)`);
+  const json = dialect === 'postgres' ? ` cross join lateral (select ${text}::jsonb as v) j` : '';
+  return `select r.tenant_id, r.mailbox_id, r.id, r.folder_id, ${text}, ${field('subject')}, r.sender_address,
+    ${field('internetMessageId')}, ${field('conversationId')}, r.mime_sha256, ${flag('hasAttachments')}, ${flag('isRead')}, ${flag('isDraft')},
+    ${field('importance')}, ${field('receivedDateTime')}, ${field('sentDateTime')}, ${field('createdDateTime')}, r.modified_at, r.change_key,
+    cast(r.change_seq as bigint)
+    from r join ${t.table} t on t.${t.key} = cast(r.text_key as bigint)${json} where true`;
+}
+
+const storedUpserts = new WeakMap<StoredTexts, BulkInsert>();
+
+/**
+ * Creates or overwrites messages by id from snapshot texts the database holds, without reading them:
+ * the database copies each text into the row and derives the row's columns from it (the restore
+ * writes back thousands of captured versions a second this way). Otherwise as upsertMessages: a new
+ * changeKey and lastModifiedDateTime each, the delta log, and an event per message, whose `propsSeq`
+ * is the text's key and whose `props` is null.
+ */
+export async function upsertStoredMessages(core: Core, trx: Trx, tenantId: string, mailboxId: string, items: StoredMessage[], texts: StoredTexts): Promise<void> {
+  if (items.length === 0) return;
+  let spec = storedUpserts.get(texts);
+  if (!spec) {
+    spec = { table: 'messages', columns: STORED_COLUMNS, tail: UPSERT_MESSAGES[0].tail, from: { into: MESSAGE_COLUMNS, select: (dialect) => storedSelect(dialect, texts) } };
+    storedUpserts.set(texts, spec);
+  }
+  const now = core.clock.now().toISOString();
+  const seq = await nextSeq(trx, tenantId, mailboxId);
+  const before = await existingOf(trx, tenantId, mailboxId, items.map((m) => m.id));
+  const keys = changeKeys(items.length);
+  const values: unknown[] = new Array(items.length * STORED_COLUMNS.length);
+  const events: MailChange[] = new Array(items.length);
+  const from: Array<string | null> = new Array(items.length);
+  let k = 0;
+  items.forEach((m, i) => {
+    values[k++] = tenantId;
+    values[k++] = mailboxId;
+    values[k++] = m.id;
+    values[k++] = m.folderId;
+    values[k++] = m.textKey;
+    values[k++] = m.mimeSha256;
+    values[k++] = m.fromAddress?.toLowerCase() ?? null;
+    values[k++] = now;
+    values[k++] = keys[i];
+    values[k++] = seq;
+    from[i] = before.get(m.id)?.folder_id ?? null;
+    events[i] = { tenantId, mailboxId, itemKind: 'message', itemId: m.id, op: 'upsert', at: now, folderId: m.folderId, props: null, mimeSha256: m.mimeSha256, isDraft: false, propsSeq: m.textKey };
+  });
+  await insertRows(trx, core.store.dialect, spec, values);
+  await logChanges(core, trx, events, from);
 }
 
 /** Deletes messages by id; returns the ids that existed. */

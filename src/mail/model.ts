@@ -90,15 +90,6 @@ export interface MessageRecord {
   folderId: string;
   props: MessageSnapshot;
   mimeSha256: string;
-  /**
-   * `props` already serialized as a message row keeps it (JSON without changeKey, lastModifiedDateTime
-   * and parentFolderId), when the caller has that text anyway (the restore engine: the captured
-   * version); it is stored as given instead of serializing `props` again, and `props` is not copied:
-   * it becomes the stored snapshot (given its changeKey, lastModifiedDateTime and parentFolderId).
-   */
-  storedJson?: string;
-  /** With `storedJson`: the vault version whose snapshot is that very text (a restore), passed on in the change event (MailChange.propsSeq). */
-  propsSeq?: number;
 }
 
 export const WELL_KNOWN_FOLDERS = ['msgfolderroot', 'inbox', 'drafts', 'sentitems', 'deleteditems', 'junkemail', 'archive', 'outbox'] as const;

@@ -20,6 +20,8 @@
  *   upsertMessages(trx, tenantId, mailboxId, MessageRecord[]): Promise<MessageRecord[]>
  *       creates or overwrites by id from the snapshot (dates, internetMessageId, content kept;
  *       changeKey and lastModifiedDateTime new)
+ *   upsertStoredMessages(trx, tenantId, mailboxId, StoredMessage[], StoredTexts): Promise<void>
+ *       the same from snapshot texts the database holds (a restore: vault versions), never read here
  *   deleteMessages(trx, tenantId, mailboxId, ids): Promise<string[]>  — the ids that existed
  *   iterateMessages(tenantId, mailboxId, batchSize = 1000, folderId?): AsyncGenerator<MessageRecord[]>  — id order, via core.store.db
  *   messagesInTrx(trx, tenantId, mailboxId, {afterId?, limit, folderId?}): Promise<MessageRecord[]> — id order
@@ -29,8 +31,8 @@
  * Events: every change to a message or folder, by any path, emits core.events.mailChanged inside
  * its transaction with a complete snapshot in `props` (MessageSnapshot / FolderSnapshot of
  * model.ts), `mimeSha256`, `folderId` (messages: their folder; folders: their parent) and `isDraft`;
- * message upserts also carry `json`, the text their row stores, and, when written from a vault version's
- * text (a restore), `propsSeq`.
+ * message upserts also carry `json`, the text their row stores, except when written from a stored text
+ * (a restore): their `props` is then null and `propsSeq` names the vault version holding the text.
  */
 import type { Kysely } from 'kysely';
 import type { Core } from '../core.js';
@@ -38,6 +40,9 @@ import type { Trx } from '../store/store.js';
 import type { DB } from '../store/schema.js';
 import * as directory from './directory.js';
 import * as items from './items.js';
+import type { StoredMessage, StoredTexts } from './items.js';
+
+export type { StoredMessage, StoredTexts };
 import { newItemId } from './ids.js';
 import type { MimeSummary } from './mime.js';
 import { snapshotFromSummary } from './messages.js';
@@ -69,6 +74,7 @@ export interface MailService {
   listFolders(tenantId: string, mailboxId: string, trx?: Trx): Promise<FolderRecord[]>;
   wellKnownFolderId(tenantId: string, mailboxId: string, name: WellKnownFolder, trx?: Trx): Promise<string | undefined>;
   upsertMessages(trx: Trx, tenantId: string, mailboxId: string, messages: MessageRecord[]): Promise<MessageRecord[]>;
+  upsertStoredMessages(trx: Trx, tenantId: string, mailboxId: string, messages: StoredMessage[], texts: StoredTexts): Promise<void>;
   deleteMessages(trx: Trx, tenantId: string, mailboxId: string, ids: string[]): Promise<string[]>;
   iterateMessages(tenantId: string, mailboxId: string, batchSize?: number, folderId?: string): AsyncGenerator<MessageRecord[]>;
   messagesInTrx(trx: Trx, tenantId: string, mailboxId: string, o: { afterId?: string; limit: number; folderId?: string }): Promise<MessageRecord[]>;
@@ -112,6 +118,7 @@ export function createMailService(core: Core): MailService {
       return row?.id;
     },
     upsertMessages: (trx, tenantId, mailboxId, messages) => items.upsertMessages(core, trx, tenantId, mailboxId, messages),
+    upsertStoredMessages: (trx, tenantId, mailboxId, messages, texts) => items.upsertStoredMessages(core, trx, tenantId, mailboxId, messages, texts),
     deleteMessages: (trx, tenantId, mailboxId, ids) => items.deleteMessages(core, trx, tenantId, mailboxId, ids),
     async *iterateMessages(tenantId, mailboxId, batchSize = 1000, folderId) {
       let afterId: string | undefined;

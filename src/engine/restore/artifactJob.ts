@@ -13,7 +13,7 @@
 import { sql } from 'kysely';
 import type { Core } from '../../core.js';
 import type { Trx } from '../../store/store.js';
-import type { MessageRecord } from '../../mail/model.js';
+import type { StoredMessage } from '../../mail/service.js';
 import { publicError } from '../../http/errors.js';
 import { finish, loadProgress, saveProgress, sleepUntil } from '../jobs.js';
 import type { JobContext, JobHandler } from '../runner.js';
@@ -178,13 +178,12 @@ export function restoreArtifactJob(core: Core): JobHandler {
     const next: RestoreProgress = { ...p, failures: [...p.failures] };
     const pg = await nextPage(trx, a, next, allowance);
     const folders = pg.items.length > 0 ? await dest.resolve(trx, pg.items.map((i) => i.folderId), next) : new Map<string, string>();
-    const records: MessageRecord[] = pg.items.map((i) => ({
+    const records: StoredMessage[] = pg.items.map((i) => ({
       id: a.destination === 'inPlace' ? i.itemId : messageCopyId(a.id, i.itemId),
       folderId: folders.get(i.folderId)!,
-      props: i.props,
-      storedJson: i.json,
-      propsSeq: i.propsSeq,
       mimeSha256: i.mimeSha256,
+      textKey: i.propsSeq,
+      fromAddress: i.fromAddress,
     }));
     const outcome = await writeMessages(core, trx, a.tenantId, a.mailboxId, records, pg.items.map((i) => i.itemId));
     next.cursor = pg.cursor;

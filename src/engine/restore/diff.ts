@@ -5,7 +5,6 @@
  * never looked at.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { MessageSnapshot } from '../../mail/model.js';
 import type { SourceRow } from './source.js';
 
 export type Change = 'deleted' | 'modified';
@@ -15,12 +14,10 @@ export interface Restorable {
   change: Change;
   /** Where the item was at the restore point. */
   folderId: string;
-  props: MessageSnapshot;
-  /** `props` as the vault stored it (as a message row stores it too). */
-  json: string;
-  /** The vault version holding `json`. */
+  /** The vault version holding the item's snapshot text at the restore point (as a message row stores it). */
   propsSeq: number;
   mimeSha256: string;
+  fromAddress: string | null;
 }
 
 export type Verdict = { restore: Restorable } | { skip: 'unchanged' | 'absent' } | { bad: string };
@@ -32,29 +29,24 @@ function comparable(p: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** A top-level function, not a closure made per item (a build that keeps names wraps every closure it makes). */
-function restorable(row: SourceRow, props: MessageSnapshot, change: Change): Verdict {
-  return { restore: { itemId: row.item_id, change, folderId: row.folder_id!, props, json: row.props!, propsSeq: row.props_seq, mimeSha256: row.mime_sha256! } };
+function restorable(row: SourceRow, change: Change): Verdict {
+  return { restore: { itemId: row.item_id, change, folderId: row.folder_id!, propsSeq: row.props_seq, mimeSha256: row.mime_sha256!, fromAddress: row.from_address } };
 }
 
 export function judge(row: SourceRow): Verdict {
   if (row.op !== 'upsert') return { skip: 'absent' };
   if (row.unchanged === 1) return { skip: 'unchanged' };
-  if (row.props === null || row.folder_id === null || row.mime_sha256 === null) return { bad: 'The captured version of the item is incomplete.' };
+  if (row.folder_id === null || row.mime_sha256 === null) return { bad: 'The captured version of the item is incomplete.' };
+  if (row.text_ok !== 1) return { bad: 'The captured version of the item is not readable.' };
   if (row.has_content !== 1) return { bad: 'The content of the item is no longer stored.' };
-  let props: MessageSnapshot;
-  try {
-    props = JSON.parse(row.props) as MessageSnapshot;
-  } catch {
-    return { bad: 'The captured version of the item is not readable.' };
-  }
-  if (row.live !== 1) return restorable(row, props, 'deleted');
+  if (row.live !== 1) return restorable(row, 'deleted');
   // The database compares texts; equal values written in another key order are still equal.
-  if (row.live_folder_id === row.folder_id && row.live_mime === row.mime_sha256 && row.live_props !== null) {
+  if (row.live_folder_id === row.folder_id && row.live_mime === row.mime_sha256 && row.props !== null && row.live_props !== null) {
     try {
-      if (isDeepStrictEqual(comparable(props as unknown as Record<string, unknown>), comparable(JSON.parse(row.live_props)))) return { skip: 'unchanged' };
+      if (isDeepStrictEqual(comparable(JSON.parse(row.props)), comparable(JSON.parse(row.live_props)))) return { skip: 'unchanged' };
     } catch {
       // an unreadable live item is overwritten by its good version
     }
   }
-  return restorable(row, props, 'modified');
+  return restorable(row, 'modified');
 }

@@ -3,8 +3,10 @@
  * message's version at the restore point (its latest vault version at or before T) joined with the
  * live message of the same id. The database decides the common case — a live message equal to its
  * version (same folder, same content, same properties) — so unchanged items cost one row and no
- * parsing; only the rest come back with their properties, and with whether their content is still
- * in the blob store.
+ * parsing. A deleted item comes back without its snapshot text, which the restore writes back
+ * without reading (MailService.upsertStoredMessages); only a live item that differs comes back with
+ * both texts, for the last word on whether it changed. Each row says whether the item's content is
+ * still in the blob store.
  *
  * These read the vault's `vault_versions` and `search_hits` tables directly (rather than through
  * VaultService.stateAt / searchHitIds) because the restore needs a resumable cursor and must read
@@ -19,8 +21,16 @@ export interface SourceRow {
   op: string;
   folder_id: string | null;
   mime_sha256: string | null;
-  /** The version's snapshot; null when unchanged. */
+  /**
+   * The version's snapshot, only where the live message differs from it in the database's eyes (so
+   * that equal values written in another key order can be told apart); otherwise null: a restore
+   * writes the text back without reading it.
+   */
   props: string | null;
+  /** 1 when the version's snapshot text is there and readable. */
+  text_ok: number;
+  /** The snapshot's from.emailAddress.address. */
+  from_address: string | null;
   /** The version holding that snapshot text: the version itself, or the one whose text it shares. */
   props_seq: number;
   live: number;
@@ -32,6 +42,15 @@ export interface SourceRow {
   live_props: string | null;
   /** 0 when the version's content is no longer in the blob store. */
   has_content: number;
+}
+
+/** The snapshot text is there and readable (PostgreSQL checks it when the text is written back). */
+function textOkSql(dialect: string): RawBuilder<unknown> {
+  return dialect === 'postgres' ? sql`case when d.vprops is null then 0 else 1 end` : sql`coalesce(json_valid(d.vprops), 0)`;
+}
+
+function fromAddressSql(dialect: string): RawBuilder<unknown> {
+  return dialect === 'postgres' ? sql`d.vprops::jsonb #>> '{from,emailAddress,address}'` : sql`json_extract(d.vprops, '$.from.emailAddress.address')`;
 }
 
 /** Snapshot properties equal, ignoring what changes on every write (changeKey, lastModifiedDateTime, parentFolderId). */
@@ -48,8 +67,10 @@ function samePropsSql(dialect: string): RawBuilder<unknown> {
 async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: string, latest: RawBuilder<unknown>): Promise<SourceRow[]> {
   const r = await sql<SourceRow>`
     select d.item_id, d.op, d.folder_id, d.mime_sha256, d.props_seq, d.live, d.unchanged, d.live_folder_id, d.live_mime,
-      case when d.unchanged = 1 then null else d.vprops end as props,
+      case when d.unchanged = 1 or d.live = 0 then null else d.vprops end as props,
       case when d.unchanged = 1 then null else d.lprops end as live_props,
+      case when d.unchanged = 1 then 1 else ${textOkSql(dialect)} end as text_ok,
+      case when d.unchanged = 1 or d.op <> 'upsert' then null else ${fromAddressSql(dialect)} end as from_address,
       case when d.unchanged = 1 or exists (select 1 from blobs b where b.sha256 = d.mime_sha256) then 1 else 0 end as has_content
     from (
       select l.item_id, v.op, v.folder_id, v.mime_sha256, coalesce(v.props, s.props) as vprops, coalesce(v.props_seq, v.seq) as props_seq,
@@ -69,6 +90,7 @@ async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: stri
     row.live = Number(row.live);
     row.unchanged = Number(row.unchanged);
     row.has_content = Number(row.has_content);
+    row.text_ok = Number(row.text_ok);
   }
   return r.rows;
 }
