@@ -5,17 +5,32 @@
  */
 import { defaultParser } from '@odata/parser';
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import { parseDateTime } from './dates.js';
 import { errors } from './errors.js';
+import { model } from '../graph/model.js';
 
-export type FieldType = 'string' | 'date' | 'number' | 'boolean' | 'enum';
-
-export interface FieldSpec {
+interface FieldBase {
   /** SQL expression (a column, or an expression over the row) */
   column: string;
-  type: FieldType;
-  /** For enums stored differently than shown; maps a wire value to the stored one. */
+  /** For values stored differently than shown; maps a wire value to the stored one. */
   toStored?: (wire: string) => unknown;
 }
+
+export type FieldSpec =
+  | (FieldBase & { type: 'string' | 'number' | 'boolean' })
+  | (FieldBase & {
+      type: 'date';
+      /**
+       * `ms` (the default): the column holds `Date.toISOString()` text, shown as it is. `seconds`: Graph
+       * shows the date to the second (mail) and the column may hold milliseconds or not.
+       */
+      precision?: 'ms' | 'seconds';
+    })
+  | (FieldBase & {
+      type: 'enum';
+      /** The CSDL enum's name, or the member names where the contract has no enum (mail). */
+      members: string | readonly string[];
+    });
 
 export interface CollectionSpec {
   /** Filterable / orderable properties by wire name (paths like `restoreSessionArtifactCount/total` allowed). */
@@ -136,18 +151,21 @@ function literal(node: Node, field: FieldSpec, path: string): unknown {
   const t = node.value as string;
   if (t === 'null') return null;
   switch (field.type) {
-    case 'string':
-    case 'enum': {
+    case 'string': {
       if (t !== 'Edm.String') throw errors.badRequest(`A string literal is required for '${path}'.`);
-      const s = node.raw.slice(1, -1).replace(/''/g, "'");
+      const s = stringOf(node);
       return field.toStored ? field.toStored(s) : s;
     }
-    case 'date': {
-      const text = t === 'Edm.String' ? node.raw.slice(1, -1) : node.raw;
-      const d = new Date(text);
-      if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(d.getTime())) throw errors.badRequest(`'${node.raw}' is not a valid DateTimeOffset for '${path}'.`);
-      return d.toISOString();
+    case 'enum': {
+      if (t !== 'Edm.String') throw errors.badRequest(`A string literal is required for '${path}'.`);
+      const s = stringOf(node);
+      const members = enumMembers(field.members);
+      const member = members.find((m) => m.toLowerCase() === s.toLowerCase());
+      if (member === undefined) throw errors.badRequest(`Invalid filter clause: '${s}' is not a valid value of '${path}'; use one of: ${members.join(', ')}.`);
+      return field.toStored ? field.toStored(member) : member;
     }
+    case 'date':
+      return dateOf(node, path).toISOString();
     case 'number': {
       const n = Number(node.raw);
       if (!Number.isFinite(n)) throw errors.badRequest(`A number is required for '${path}'.`);
@@ -156,6 +174,55 @@ function literal(node: Node, field: FieldSpec, path: string): unknown {
     case 'boolean':
       if (t !== 'Edm.Boolean') throw errors.badRequest(`A boolean is required for '${path}'.`);
       return node.raw === 'true' ? 1 : 0;
+  }
+}
+
+const stringOf = (node: Node): string => node.raw.slice(1, -1).replace(/''/g, "'");
+
+function dateOf(node: Node, path: string): Date {
+  const d = parseDateTime(node.value === 'Edm.String' ? stringOf(node) : node.raw);
+  if (!d) throw errors.badRequest(`'${node.raw}' is not a valid DateTimeOffset for '${path}'.`);
+  return d;
+}
+
+const membersOf = new Map<string, readonly string[]>();
+
+/** An enum field's members: a CSDL enum's in either version (evolvable ones included), or the list given. */
+function enumMembers(members: string | readonly string[]): readonly string[] {
+  if (typeof members !== 'string') return members;
+  let names = membersOf.get(members);
+  if (!names) {
+    const all = (['v1.0', 'beta'] as const).flatMap((v) => model(v).enums.get(members)?.members.map((m) => m.name) ?? []);
+    if (all.length === 0) throw new Error(`unknown enum ${members}`);
+    membersOf.set(members, (names = [...new Set(all)]));
+  }
+  return names;
+}
+
+/**
+ * `column op at` for a date shown to the second: the column is seen as its whole second, and compared
+ * with the bounds of `at`'s second as text, which every stored form (with milliseconds or without)
+ * of a time in that second sorts between.
+ */
+function secondsCompare(col: RawBuilder<unknown>, op: string, at: Date): RawBuilder<SqlBool> {
+  const ms = at.getTime();
+  const second = Math.floor(ms / 1000) * 1000;
+  const whole = ms === second;
+  const from = new Date(second).toISOString().slice(0, 19);
+  const next = new Date(second + 1000).toISOString().slice(0, 19);
+  switch (op) {
+    case '=':
+      return whole ? sql<SqlBool>`(${col} >= ${from} and ${col} < ${next})` : sql<SqlBool>`(1 = 0)`;
+    case '<>':
+      return whole ? sql<SqlBool>`(${col} < ${from} or ${col} >= ${next})` : sql<SqlBool>`(${col} is not null)`;
+    case '<':
+      return sql<SqlBool>`(${col} < ${whole ? from : next})`;
+    case '<=':
+      return sql<SqlBool>`(${col} < ${next})`;
+    case '>':
+      return sql<SqlBool>`(${col} >= ${next})`;
+    default:
+      return sql<SqlBool>`(${col} >= ${whole ? from : next})`;
   }
 }
 
@@ -197,8 +264,12 @@ export function parseFilter(text: string, fields: Record<string, FieldSpec>, max
           const path = propertyPath(n.value.left);
           if (!path) throw errors.badRequest(`The left side of '${n.raw}' must be a property.`);
           const field = lookupField(fields, path);
-          const v = literal(n.value.right, field, path);
+          const right: Node = n.value.right;
           const col = sql.raw(field.column);
+          if (field.type === 'date' && field.precision === 'seconds' && !(right.type === 'Literal' && right.value === 'null')) {
+            return secondsCompare(col, op, dateOf(right, path));
+          }
+          const v = literal(right, field, path);
           if (v === null) return op === '=' ? sql<SqlBool>`(${col} is null)` : op === '<>' ? sql<SqlBool>`(${col} is not null)` : sql<SqlBool>`(1 = 0)`;
           return sql<SqlBool>`(${col} ${sql.raw(op)} ${v})`;
         }

@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql, type SqlBool } from 'kysely';
 import { graphOf, sendCollection, sendEntity } from '../http/context.js';
+import { parseDateTime } from '../http/dates.js';
 import { errors, GraphError } from '../http/errors.js';
 import { normalizeQuery, orderSql, parseCollectionQuery, rejectUnsupported, type CollectionQuery, type CollectionSpec } from '../http/odata.js';
 import { parseFlags } from '../graph/shape.js';
@@ -55,16 +56,10 @@ function checkUnitId(id: unknown): string {
   return id;
 }
 
-/** Whether the calendar date exists (Date would take 2024-02-30 for March 1st). */
-function realDate(ymd: string): boolean {
-  const [y, m, d] = ymd.split('-').map(Number);
-  return new Date(Date.UTC(y, m - 1, d)).getUTCDate() === d;
-}
-
 function readDate(v: unknown, name: string): string | undefined {
   if (v === undefined || v === null) return undefined;
-  const d = typeof v === 'string' && /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(v) && realDate(v.slice(0, 10)) ? new Date(v) : undefined;
-  if (!d || Number.isNaN(d.getTime())) throw errors.invalidSearchRequest(`protectionTimePeriod.${name} must be an ISO 8601 date-time, not ${JSON.stringify(v)}.`);
+  const d = parseDateTime(v);
+  if (!d) throw errors.invalidSearchRequest(`protectionTimePeriod.${name} must be an ISO 8601 date-time, not ${JSON.stringify(v)}.`);
   return d.toISOString();
 }
 

@@ -25,8 +25,8 @@ const NAVS = ['mailboxRestoreArtifacts', 'granularMailboxRestoreArtifacts', 'mai
 const sessionSpec: CollectionSpec = {
   fields: {
     id: { column: 'id', type: 'string' },
-    status: { column: 'status', type: 'enum' },
-    restoreJobType: { column: 'restore_job_type', type: 'enum' },
+    status: { column: 'status', type: 'enum', members: 'restoreSessionStatus' },
+    restoreJobType: { column: 'restore_job_type', type: 'enum', members: 'restoreJobType' },
     createdDateTime: { column: 'created_at', type: 'date' },
     lastModifiedDateTime: { column: 'last_modified_at', type: 'date' },
     completedDateTime: { column: 'completed_at', type: 'date' },
@@ -48,8 +48,8 @@ const ARTIFACT_PROPS = [
 const artifactSpec = (kind: ArtifactKind): CollectionSpec => ({
   fields: {
     id: { column: 'id', type: 'string' },
-    status: { column: 'status', type: 'enum' },
-    destinationType: { column: 'destination_type', type: 'enum' },
+    status: { column: 'status', type: 'enum', members: 'artifactRestoreStatus' },
+    destinationType: { column: 'destination_type', type: 'enum', members: 'destinationType' },
     startDateTime: { column: 'start_at', type: 'date' },
     completionDateTime: { column: 'completion_at', type: 'date' },
     ...(kind === 'granular' ? { searchResponseId: { column: 'search_response_id', type: 'string' as const } } : {}),

@@ -17,7 +17,7 @@ const SPEC: CollectionSpec = {
   fields: {
     id: { column: 'id', type: 'string' },
     displayName: { column: 'display_name', type: 'string' },
-    status: { column: 'status', type: 'enum' },
+    status: { column: 'status', type: 'enum', members: 'protectionUnitsBulkJobStatus' },
     createdDateTime: { column: 'created_at', type: 'date' },
     lastModifiedDateTime: { column: 'last_modified_at', type: 'date' },
   },

@@ -40,7 +40,7 @@ const SPEC: CollectionSpec = {
   fields: {
     id: { column: 'id', type: 'string' },
     displayName: { column: 'display_name', type: 'string' },
-    status: { column: 'status', type: 'enum' },
+    status: { column: 'status', type: 'enum', members: 'protectionPolicyStatus' },
     isEnabled: { column: 'is_enabled', type: 'boolean' },
     createdDateTime: { column: 'created_at', type: 'date' },
     lastModifiedDateTime: { column: 'last_modified_at', type: 'date' },

@@ -19,7 +19,7 @@ const SELECTABLE = ['id', 'status', 'isAutoApplyEnabled', 'mailboxExpression', '
 const SPEC: CollectionSpec = {
   fields: {
     id: { column: 'id', type: 'string' },
-    status: { column: 'status', type: 'enum' },
+    status: { column: 'status', type: 'enum', members: 'protectionRuleStatus' },
     isAutoApplyEnabled: { column: 'is_auto_apply_enabled', type: 'boolean' },
     mailboxExpression: { column: 'expression', type: 'string' },
     createdDateTime: { column: 'created_at', type: 'date' },

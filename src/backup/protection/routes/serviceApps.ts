@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../../core.js';
 import { graphOf, readBody, checkODataType, sendCollection, sendEntity } from '../../../http/context.js';
+import { parseDateTime } from '../../../http/dates.js';
 import { errors } from '../../../http/errors.js';
 import { normalizeQuery, parseCollectionQuery, parseSelect, rejectUnsupported, type CollectionSpec } from '../../../http/odata.js';
 import { protectionWrite } from '../env.js';
@@ -14,7 +15,7 @@ const SELECTABLE = ['id', 'application', 'effectiveDateTime', 'lastModifiedBy', 
 const SPEC: CollectionSpec = {
   fields: {
     id: { column: 'id', type: 'string' },
-    status: { column: 'status', type: 'enum' },
+    status: { column: 'status', type: 'enum', members: 'serviceAppStatus' },
     registrationDateTime: { column: 'registration_at', type: 'date' },
     effectiveDateTime: { column: 'effective_at', type: 'date' },
     lastModifiedDateTime: { column: 'last_modified_at', type: 'date' },
@@ -67,8 +68,8 @@ export function serviceAppRoutes(app: FastifyInstance, core: Core): void {
       if (k !== 'effectiveDateTime') throw errors.badRequest(`The parameter '${k}' in the request payload is not a valid parameter for the operation 'activate'.`);
     }
     const text = body.effectiveDateTime;
-    const at = typeof text === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(text) ? new Date(text) : undefined;
-    if (!at || Number.isNaN(at.getTime())) throw errors.badRequest("The parameter 'effectiveDateTime' is required and must be an ISO 8601 date-time.");
+    const at = typeof text === 'string' && /^\d{4}-\d{2}-\d{2}T/i.test(text) ? parseDateTime(text) : undefined;
+    if (!at) throw errors.badRequest("The parameter 'effectiveDateTime' is required and must be an ISO 8601 date-time.");
     const row = await protectionWrite(core, (trx, env) => activateServiceApp(trx, env, g.tenantId, params(req).id, at.toISOString(), byOf(g)));
     contentLocation(reply, g, `solutions/backupRestore/serviceApps/${row.id}`);
     return sendEntity(reply, g, { type: 'serviceApp', value: serviceAppWire(row), context: entity, status: 202 });

@@ -42,7 +42,7 @@ const SPEC: CollectionSpec = {
     id: { column: 'u.id', type: 'string', toStored: (v) => checkId(v, errors.invalidProtectionUnitId, 'protection unit') },
     policyId: { column: 'u.policy_id', type: 'string' },
     directoryObjectId: { column: 'u.directory_object_id', type: 'string' },
-    status: { column: 'u.status', type: 'enum' },
+    status: { column: 'u.status', type: 'enum', members: 'protectionUnitStatus' },
     displayName: { column: 'usr.display_name', type: 'string' },
     email: { column: 'coalesce(usr.mail, usr.user_principal_name)', type: 'string' },
     createdDateTime: { column: 'u.created_at', type: 'date' },
