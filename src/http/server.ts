@@ -120,13 +120,16 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
     route.preHandler = [...hooks(route.preHandler), guard] as typeof route.preHandler;
   });
 
-  // 3. bodies: JSON (prototype keys refused), text for MIME uploads; any other type is a 415
+  // 3. bodies: JSON (prototype keys refused; a bare string is no body any route takes), text for MIME
+  // uploads; any other type is a 415
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'text/json'], { parseAs: 'string' }, (_req, body, done) => {
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      const value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+      if (typeof value === 'string') return done(errors.badRequest('The request body must be a JSON object, not a string.'), undefined);
+      done(null, value);
     } catch (error) {
       const poisoned = /prototype|constructor/i.test((error as Error).message);
       done(errors.badRequest(poisoned ? 'The request body contains a forbidden property name (__proto__ or constructor).' : 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.'), undefined);
