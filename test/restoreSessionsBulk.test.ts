@@ -126,6 +126,25 @@ test('the bulk workflow: empty session, one request, activation resolves its mai
   assert.equal((await s.request('GET', `${SESSIONS}/${id}/mailboxRestoreArtifacts`)).body.value.length, 2, 'deleting the request keeps its artifacts');
 });
 
+test('a protectionTimePeriod day that does not exist is BulkRestoreInvalidCreateRequest and stores nothing; a leap day is accepted', async () => {
+  const id = await emptySession();
+  for (const [period, message] of [
+    [{ startDateTime: '2024-02-30T00:00:00Z' }, 'protectionTimePeriod.startDateTime must be an ISO 8601 date and time.'],
+    [{ startDateTime: '2024-01-01T00:00:00Z', endDateTime: '2023-02-29T00:00:00Z' }, 'protectionTimePeriod.endDateTime must be an ISO 8601 date and time.'],
+    [{ startDateTime: '2024-04-31T08:00:00' }, 'protectionTimePeriod.startDateTime must be an ISO 8601 date and time.'],
+    [{ startDateTime: '2024-02-29' }, 'protectionTimePeriod.startDateTime must be an ISO 8601 date and time.'],
+  ] as const) {
+    const r = await s.request('POST', bulkPath(id), { body: request({ protectionTimePeriod: period }) });
+    assert.equal(expectGraphError(r, 400, 'BulkRestoreInvalidCreateRequest').message, message);
+  }
+  assert.deepEqual((await s.request('GET', bulkPath(id))).body.value, [], 'no refused request was stored');
+  assert.equal((await s.request('GET', `${SESSIONS}/${id}`)).body.restoreJobType, 'standard');
+  // a real leap day; a date-time without offset is UTC
+  const r = await s.request('POST', bulkPath(id), { body: request({ protectionTimePeriod: { startDateTime: '2024-02-29T00:00:00Z', endDateTime: '2024-02-29T12:00:00' } }) });
+  assert.equal(r.status, 201, r.text);
+  assert.deepEqual(r.body.protectionTimePeriod, { startDateTime: '2024-02-29T00:00:00.000Z', endDateTime: '2024-02-29T12:00:00.000Z' });
+});
+
 test('a request whose every mailbox resolves completes without error; the same mailbox twice is one artifact', async () => {
   const id = await emptySession();
   const r = await s.request('POST', bulkPath(id), { body: request({ mailboxes: [mailA, mailA.toUpperCase()], directoryObjectIds: [mailboxB, mailboxB] }) });

@@ -20,3 +20,8 @@ export function parseDateTime(text: unknown): Date | undefined {
   const d = new Date(/t/i.test(text) && m[4] === undefined ? `${text}Z` : text);
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
+
+/** As parseDateTime, for a date-time whose time part is required (`2024-01-31` alone is undefined). */
+export function parseDateAndTime(text: unknown): Date | undefined {
+  return typeof text === 'string' && /^\d{4}-\d{2}-\d{2}T/i.test(text) ? parseDateTime(text) : undefined;
+}

@@ -3,6 +3,7 @@
  * each way they can be wrong (spec §9.1 "Create/Patch restore session", bulk requests).
  */
 import { errors } from '../../http/errors.js';
+import { parseDateAndTime } from '../../http/dates.js';
 import { propertyNames, parseFlags } from '../../graph/shape.js';
 
 export type ArtifactKind = 'mailbox' | 'granular';
@@ -240,7 +241,7 @@ export function readBulkRequestBody(body: unknown, version: Version): BulkReques
 
 function dateOf(v: unknown, name: string): string | null {
   if (v === undefined || v === null) return null;
-  const d = typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v) ? new Date(v) : undefined;
-  if (!d || Number.isNaN(d.getTime())) throw errors.bulkRestoreInvalidCreateRequest(`${name} must be an ISO 8601 date and time.`);
+  const d = parseDateAndTime(v);
+  if (!d) throw errors.bulkRestoreInvalidCreateRequest(`${name} must be an ISO 8601 date and time.`);
   return d.toISOString();
 }
