@@ -245,6 +245,11 @@ test('granular search counts the matching messages as the mailbox was at each po
   // PitrDumpsterActionTriggeredTime: when the version at the point was later changed (moved, modified or deleted).
   assert.deepEqual(await granular(`PitrDumpsterActionTriggeredTime -gt '{${P1}}'`), at(0, 2, 2));
   assert.deepEqual(await granular(`PitrDumpsterActionTriggeredTime -lt '{${P1}}'`), at(0, 0, 1));
+  // a real leap day (before every point), with or without offset, is a date like any other
+  const beforeAll = await granular("PitrDumpsterActionTriggeredTime -gt '{2000-01-01T00:00:00Z}'");
+  assert.deepEqual(await granular("PitrDumpsterActionTriggeredTime -gt '{2024-02-29T00:00:00.0000000Z}'"), beforeAll);
+  assert.deepEqual(await granular("PitrDumpsterActionTriggeredTime -ge '{2024-02-29}'"), beforeAll);
+  assert.deepEqual(await granular("PitrDumpsterActionTriggeredTime -lt '{2024-02-29T23:59:59}'"), at(0, 0, 0));
   // The v1.0 documentation's example, with this tenant's sender.
   assert.deepEqual(
     await granular(
@@ -320,6 +325,8 @@ test('search requests that are wrong are 400s naming the problem', async () => {
     ["HasAttachment -eq 'maybe'", "HasAttachment takes 'true' or 'false', not 'maybe' (value at position 19)."],
     ["MessageKind -eq 'Fax'", "MessageKind takes one of Email, Note, Task, Contact, Calendar, not 'Fax' (value at position 17)."],
     ["PitrDumpsterActionTriggeredTime -gt '{yesterday}'", "PitrDumpsterActionTriggeredTime needs a date such as '{2024-09-21T08:20:00.0000000Z}', not '{yesterday}' (value at position 37)."],
+    ["PitrDumpsterActionTriggeredTime -gt '{2024-02-30T00:00:00Z}'", "PitrDumpsterActionTriggeredTime needs a date such as '{2024-09-21T08:20:00.0000000Z}', not '{2024-02-30T00:00:00Z}' (value at position 37)."],
+    ["PitrDumpsterActionTriggeredTime -lt '{2023-02-29}'", "PitrDumpsterActionTriggeredTime needs a date such as '{2024-09-21T08:20:00.0000000Z}', not '{2023-02-29}' (value at position 37)."],
     ["Subject -like 'a' -and Subject -like 'b' -and Subject -like 'c' -and Subject -like 'd'", 'At most 3 Subject conditions can be joined with -and (position 1 has 4).'],
     ["Sender -eq 'x*'", "Wildcards are only allowed with -like: Sender -eq 'x*' (value at position 12)."],
     ['Subject -like $x', "Unexpected character '$' at position 15."],

@@ -11,6 +11,7 @@
  * -le, -eq with '{<ISO date>}'). Keywords and property names are case-insensitive; `''` escapes a quote
  * inside a value; `-and` binds tighter than `-or`. Errors name the position (1-based) and what was expected.
  */
+import { parseDateTime } from '../../http/dates.js';
 import { words } from './words.js';
 
 export const TEXT_PROPERTIES = ['Subject', 'Sender', 'Participants'] as const;
@@ -217,8 +218,8 @@ function makeComparison(property: Property, op: string, opText: string, value: s
     }
     case 'PitrDumpsterActionTriggeredTime': {
       const text = value.trim().replace(/^\{(.*)\}$/, '$1').trim();
-      const d = new Date(text);
-      if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(text) || Number.isNaN(d.getTime())) {
+      const d = parseDateTime(text);
+      if (!d) {
         throw new QueryError(`PitrDumpsterActionTriggeredTime needs a date such as '{2024-09-21T08:20:00.0000000Z}', not '${value}' ${at}.`);
       }
       return { kind: 'dumpsterTime', operator: op as 'eq', value: d.toISOString() };
