@@ -276,6 +276,22 @@ test('PR_MESSAGE_FLAGS (Integer 0x0E07) without the unsent bit makes a sent/rece
   expectGraphError(await s.request('POST', `${b.u}/messages`, { token: b.token, body: { singleValueExtendedProperties: [{ id: 'Integer 0x0E07', value: 'one' }] } }), 400, 'BadRequest');
 });
 
+test('SystemTime 0x0E06 / 0x0039 with a day that does not exist is a 400 and creates nothing; a leap day is kept, no offset is UTC', async () => {
+  const b = await box();
+  const post = (id: string, value: string) =>
+    s.request('POST', `${b.u}/mailFolders/inbox/messages`, { token: b.token, body: { subject: 'x', singleValueExtendedProperties: [{ id: 'Integer 0x0E07', value: '1' }, { id, value }] } });
+  for (const [id, value] of [['SystemTime 0x0E06', '2024-02-30T00:00:00Z'], ['SystemTime 0x0039', '2023-02-29T12:00:00Z'], ['SystemTime 0x0e06', '2024-04-31']]) {
+    assert.equal(expectGraphError(await post(id, value), 400, 'BadRequest').message, `The value of extended property '${id}' must be a date and time.`);
+  }
+  assert.deepEqual((await s.request('GET', `${b.u}/messages`, { token: b.token })).body.value, [], 'no message was created');
+  const r = await s.request('POST', `${b.u}/mailFolders/inbox/messages`, {
+    token: b.token,
+    body: { subject: 'Leap', singleValueExtendedProperties: [{ id: 'Integer 0x0E07', value: '1' }, { id: 'SystemTime 0x0E06', value: '2024-02-29T10:00:00Z' }, { id: 'SystemTime 0x0039', value: '2024-02-29T09:00:00' }] },
+  });
+  assert.equal(r.status, 201, r.text);
+  assert.deepEqual([r.body.receivedDateTime, r.body.sentDateTime], ['2024-02-29T10:00:00Z', '2024-02-29T09:00:00Z']);
+});
+
 test('malformed message bodies are 400 naming the problem', async () => {
   const b = await box();
   const bad = async (body: unknown, re: RegExp) => assert.match(expectGraphError(await s.request('POST', `${b.u}/messages`, { token: b.token, body }), 400, 'BadRequest').message, re);

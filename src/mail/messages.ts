@@ -3,6 +3,7 @@
  * PR_MESSAGE_FLAGS extended property (Integer 0x0E07) without the unsent bit makes a sent/received
  * message, PATCH changes metadata (and, for drafts, content), attachments rebuild the MIME.
  */
+import { parseDateTime } from '../http/dates.js';
 import { errors } from '../http/errors.js';
 import { conversationIdFor, newInternetMessageId } from './ids.js';
 import { composeMime, type MimeAttachment, type MimeContent, type MimeSummary, previewOf, htmlToText } from './mime.js';
@@ -183,8 +184,8 @@ export function draftFromJson(input: Record<string, unknown>, o: { id: string; n
         isDraft = (v & MSGFLAG_UNSENT) !== 0;
         isRead = (v & MSGFLAG_READ) !== 0;
       } else if ((tag === 0x0e06 || tag === 0x0039) && kind === 'systemtime') {
-        const d = new Date(p.value);
-        if (Number.isNaN(d.getTime())) throw bad(`The value of extended property '${id}' must be a date and time.`);
+        const d = parseDateTime(p.value);
+        if (!d) throw bad(`The value of extended property '${id}' must be a date and time.`);
         if (tag === 0x0e06) receivedDateTime = d.toISOString();
         else sentDateTime = d.toISOString();
       }
