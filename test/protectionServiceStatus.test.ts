@@ -90,6 +90,21 @@ test('the clock: GET answers now and timing; set moves it forward and runs what 
   assert.ok(Date.parse(advanced.now) >= Date.parse(moved.now) + 600_000);
 });
 
+test('the clock: set to a day that does not exist is a 400 and leaves it where it was; a real leap day is accepted, without offset as UTC', async () => {
+  const r = await startServer({ schedulerInterval: '3600000' });
+  try {
+    for (const set of ['2099-02-29T00:00:00Z', '2100-02-29T00:00:00Z', '2099-04-31T08:00:00.5Z', '2099-02-29T00:00:00']) {
+      const e = expectGraphError(await r.request('POST', '/_mailvault/clock', { body: { set } }), 400, 'BadRequest');
+      assert.equal(e.message, "'set' must be an ISO 8601 date-time.");
+    }
+    assert.ok(ok(await r.request('GET', '/_mailvault/clock'), 200).now < '2099-01-01', 'the clock did not move');
+    const moved = ok(await r.request('POST', '/_mailvault/clock', { body: { set: '2096-02-29T12:00:00' } }), 200);
+    assert.ok(moved.now >= '2096-02-29T12:00:00.000Z' && moved.now < '2096-03-01', moved.now);
+  } finally {
+    await r.close();
+  }
+});
+
 test('instant timing: the next scheduler tick carries transitions out without moving the clock', async () => {
   const r = await startServer({ schedulerInterval: '20' });
   try {

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core.js';
 import { errors } from '../errors.js';
+import { parseDateAndTime } from '../dates.js';
 import { mintToken } from '../../identity/tokens.js';
 import { parseIsoDuration } from '../../clock.js';
 
@@ -57,8 +58,8 @@ export function adminRoutes(app: FastifyInstance, core: Core): void {
       if (ms === undefined) throw errors.badRequest(`'advance' must be an ISO 8601 duration such as PT10M.`);
       core.clock.advance(ms);
     } else {
-      const to = typeof body.set === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(body.set) ? new Date(body.set) : undefined;
-      if (!to || Number.isNaN(to.getTime())) throw errors.badRequest(`'set' must be an ISO 8601 date-time.`);
+      const to = parseDateAndTime(body.set);
+      if (!to) throw errors.badRequest(`'set' must be an ISO 8601 date-time.`);
       if (to.getTime() < core.clock.now().getTime()) throw errors.badRequest('The clock never moves back.');
       core.clock.set(to);
     }
