@@ -58,6 +58,16 @@ export function sessionIdOf(raw: string): string {
   return id.toLowerCase();
 }
 
+/**
+ * On the bulk request endpoints an id in the URI (the session's or the request's) that is not a GUID
+ * is 400 InvalidBulkRestoreArtifactId, the error table's "bad GUID in URI".
+ */
+export function bulkIdOf(raw: string): string {
+  const id = raw.trim();
+  if (!GUID.test(id)) throw errors.invalidBulkRestoreArtifactId(`'${raw}' is not a valid id.`);
+  return id.toLowerCase();
+}
+
 /** A session's row as `findSession` finds it. */
 export interface FoundSession {
   row: SessionRow;
@@ -134,7 +144,7 @@ export class RestoreSessionsService {
 
   async create(caller: Caller, input: CreateInput): Promise<SessionRow> {
     await this.checkRestoreAllowed(caller.tenantId);
-    const resolved = await this.resolveArtifacts(caller.tenantId, input.artifacts, []);
+    const resolved = await this.resolveArtifacts(caller.tenantId, input.artifacts);
     const now = this.now();
     const who = storedIdentityOf(caller.principal);
     const id = newId(new Date(now));
@@ -166,25 +176,12 @@ export class RestoreSessionsService {
   }
 
   /**
-   * Checks new artifacts against the restore points and searches they name: unknown, foreign or
-   * expired points are InvalidRestorePoint; one destination per session; no mailbox twice.
+   * Checks new artifacts against the restore points and searches they name (unknown, foreign or
+   * expired points are InvalidRestorePoint) and against each other (checkArtifacts).
    */
-  private async resolveArtifacts(
-    tenantId: string,
-    inputs: ArtifactInput[],
-    existing: Array<Pick<ArtifactRow, 'kind' | 'mailbox_id' | 'restore_point_id' | 'search_response_id' | 'destination_type'>>,
-  ): Promise<Array<ArtifactInput & { mailboxId: string }>> {
+  private async resolveArtifacts(tenantId: string, inputs: ArtifactInput[]): Promise<ResolvedArtifact[]> {
     if (inputs.length === 0) return [];
-    const destinations = new Set([...inputs.map((a) => a.destinationType), ...existing.map((a) => a.destination_type)]);
-    if (destinations.size > 1) {
-      throw errors.differentRestoreDestinationType('All artifacts of a restore session must have the same destinationType.');
-    }
-    const seenPoints = new Set(existing.map((a) => `${a.kind}|${a.restore_point_id}|${a.search_response_id ?? ''}`));
-    for (const a of inputs) {
-      const key = `${a.kind}|${a.restorePointId}|${a.searchResponseId ?? ''}`;
-      if (seenPoints.has(key)) throw errors.duplicateArtifactInList(`The restore point '${a.restorePointId}' is listed more than once.`);
-      seenPoints.add(key);
-    }
+    checkArtifacts(inputs, []);
     const vault = vaultOf(this.core);
     const points = new Map<string, RestorePoint>();
     for (const rpId of new Set(inputs.map((a) => a.restorePointId))) {
@@ -192,17 +189,10 @@ export class RestoreSessionsService {
       if (!point) throw errors.invalidRestorePoint(`The restore point '${rpId}' does not exist or has expired.`);
       points.set(rpId, point);
     }
-    const seenMailboxes = new Set(existing.filter((a) => a.kind === 'mailbox').map((a) => a.mailbox_id));
     const searches = new Map<string, { restorePointIds: string[] } | undefined>();
-    const out: Array<ArtifactInput & { mailboxId: string }> = [];
+    const out: ResolvedArtifact[] = [];
     for (const a of inputs) {
-      const point = points.get(a.restorePointId)!;
-      if (a.kind === 'mailbox') {
-        if (seenMailboxes.has(point.mailboxId)) {
-          throw errors.duplicateArtifactInList(`The mailbox of restore point '${a.restorePointId}' is already being restored by another artifact of this session.`);
-        }
-        seenMailboxes.add(point.mailboxId);
-      } else {
+      if (a.kind === 'granular') {
         const sid = a.searchResponseId!;
         if (!searches.has(sid)) searches.set(sid, (await vault.getSearchResponse(tenantId, sid)) ?? undefined);
         const search = searches.get(sid);
@@ -211,22 +201,24 @@ export class RestoreSessionsService {
           throw errors.invalidArtifactRequest(`The search '${sid}' did not return the restore point '${a.restorePointId}'.`);
         }
       }
-      out.push({ ...a, mailboxId: point.mailboxId });
+      out.push({ ...a, mailboxId: points.get(a.restorePointId)!.mailboxId });
     }
+    checkArtifacts(out, []);
     return out;
   }
 
   // ---- update --------------------------------------------------------------------------------
 
+  /**
+   * Adds and removes artifacts. The new ones are looked up first; the rules that involve the
+   * session's other artifacts (and its bulk request) are checked in the write itself, against the
+   * artifacts as they are then, so that concurrent PATCHes cannot break them between them.
+   */
   async patch(caller: Caller, rawId: string, input: PatchInput): Promise<PatchResult> {
     const current = await this.getSession(caller.tenantId, rawId);
     this.checkMutable(current, 'updated');
-    if (current.restore_job_type === 'bulk' || (await this.bulkRequestOf(caller.tenantId, current.id))) {
-      throw errors.invalidPatchRequest('A restore session filled by a bulk request cannot be updated.');
-    }
+    if (current.restore_job_type === 'bulk') throw bulkSessionPatch();
     await this.checkRestoreAllowed(caller.tenantId);
-    const existing = await this.artifactsOf(caller.tenantId, current.id);
-    const byId = new Map(existing.map((a) => [a.id, a]));
     const removals = new Set<string>();
     for (const d of input.deltas) {
       for (const id of d.removals) {
@@ -234,21 +226,24 @@ export class RestoreSessionsService {
         removals.add(id);
       }
     }
-    const kept = existing.filter((a) => !removals.has(a.id));
-    const adds = input.deltas.flatMap((d) => d.adds);
-    const resolved = await this.resolveArtifacts(caller.tenantId, adds, kept);
+    const resolved = await this.resolveArtifacts(caller.tenantId, input.deltas.flatMap((d) => d.adds));
     const now = this.now();
     const who = storedIdentityOf(caller.principal);
 
     return this.core.store.write(async (trx) => {
       const session = await lockSession(trx, caller.tenantId, current.id, this.core.store.dialect);
       this.checkMutable(session, 'updated');
-      let ordinal = ((await trx
+      const bulk = await trx.selectFrom('restore_bulk_requests').select('id').where('tenant_id', '=', caller.tenantId).where('session_id', '=', current.id).executeTakeFirst();
+      if (session.restore_job_type === 'bulk' || bulk) throw bulkSessionPatch();
+      const existing = await trx
         .selectFrom('restore_artifacts')
-        .select((eb) => eb.fn.max('ordinal').as('m'))
+        .select(['id', 'kind', 'ordinal', 'mailbox_id', 'restore_point_id', 'search_response_id', 'destination_type'])
         .where('tenant_id', '=', caller.tenantId)
         .where('session_id', '=', current.id)
-        .executeTakeFirst())?.m ?? -1) as number;
+        .execute();
+      checkArtifacts(resolved, existing.filter((a) => !removals.has(a.id)));
+      const byId = new Map(existing.map((a) => [a.id, a]));
+      let ordinal = existing.reduce((max, a) => Math.max(max, a.ordinal), -1);
       const deltas: PatchResult['deltas'] = [];
       let r = 0;
       for (const d of input.deltas) {
@@ -315,22 +310,17 @@ export class RestoreSessionsService {
     await this.checkRestoreAllowed(caller.tenantId);
     const bulk = await this.bulkRequestOf(caller.tenantId, current.id);
     const resolution = bulk && bulk.status === 'active' ? await this.resolveBulkRequest(caller.tenantId, bulk) : undefined;
-    if (!bulk) {
-      const any = await this.core.store.db
-        .selectFrom('restore_artifacts')
-        .select('id')
-        .where('tenant_id', '=', caller.tenantId)
-        .where('session_id', '=', current.id)
-        .limit(1)
-        .executeTakeFirst();
-      if (!any) throw errors.invalidArtifactRequest('The restore session has no artifacts to restore: add artifacts or a bulk request first.');
-    }
     const now = this.now();
     const who = storedIdentityOf(caller.principal);
 
     return this.core.store.write(async (trx) => {
       const session = await lockSession(trx, caller.tenantId, current.id, this.core.store.dialect);
       this.checkMutable(session, 'activated');
+      // Checked in the write: a concurrent PATCH may have removed the last artifact.
+      if (!bulk) {
+        const any = await trx.selectFrom('restore_artifacts').select('id').where('tenant_id', '=', caller.tenantId).where('session_id', '=', current.id).limit(1).executeTakeFirst();
+        if (!any) throw errors.invalidArtifactRequest('The restore session has no artifacts to restore: add artifacts or a bulk request first.');
+      }
       // The limit of running sessions is per tenant: on PostgreSQL, activations of one tenant take turns.
       if (this.core.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${caller.tenantId}))`.execute(trx);
       const running = await trx
@@ -437,18 +427,6 @@ export class RestoreSessionsService {
     this.sessions.changed(trx, tenantId, id);
   }
 
-  // ---- artifacts -----------------------------------------------------------------------------
-
-  private async artifactsOf(tenantId: string, sessionId: string): Promise<ArtifactRow[]> {
-    return this.core.store.db
-      .selectFrom('restore_artifacts')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('session_id', '=', sessionId)
-      .orderBy('ordinal')
-      .execute();
-  }
-
   // ---- bulk requests -------------------------------------------------------------------------
 
   async bulkRequestOf(tenantId: string, sessionId: string): Promise<BulkRequestRow | undefined> {
@@ -461,8 +439,9 @@ export class RestoreSessionsService {
   }
 
   async getBulkRequest(tenantId: string, sessionId: string, rawRequestId: string): Promise<BulkRequestRow> {
+    const id = bulkIdOf(rawRequestId);
     const row = await this.bulkRequestOf(tenantId, sessionId);
-    if (!row || row.id !== rawRequestId.trim().toLowerCase()) {
+    if (!row || row.id !== id) {
       throw errors.bulkRestoreArtifactsNotFound(`The bulk addition request '${rawRequestId}' was not found in this restore session.`);
     }
     return row;
@@ -519,7 +498,7 @@ export class RestoreSessionsService {
   }
 
   async deleteBulkRequest(caller: Caller, rawSessionId: string, rawRequestId: string): Promise<void> {
-    const session = await this.getSession(caller.tenantId, rawSessionId);
+    const session = await this.getSession(caller.tenantId, bulkIdOf(rawSessionId));
     const current = await this.getBulkRequest(caller.tenantId, session.id, rawRequestId);
     const check = (status: string) => {
       if (!(DELETABLE_BULK_REQUEST_STATUSES as readonly string[]).includes(status)) {
@@ -539,11 +518,11 @@ export class RestoreSessionsService {
    * Each mailbox of a bulk request → its user's mailbox → the restore point the request's window,
    * preference and tags pick. What cannot be resolved becomes a detail of the request's error.
    */
-  private async resolveBulkRequest(tenantId: string, bulk: BulkRequestRow): Promise<{ artifacts: Array<ArtifactInput & { mailboxId: string }>; details: ErrorDetail[] }> {
+  private async resolveBulkRequest(tenantId: string, bulk: BulkRequestRow): Promise<{ artifacts: ResolvedArtifact[]; details: ErrorDetail[] }> {
     const mail = mailOf(this.core);
     const vault = vaultOf(this.core);
     const details: ErrorDetail[] = [];
-    const artifacts: Array<ArtifactInput & { mailboxId: string }> = [];
+    const artifacts: ResolvedArtifact[] = [];
     const seen = new Set<string>();
     const targets = [
       ...(JSON.parse(bulk.mailboxes) as string[]).map((m) => ({ ref: m, notFound: { code: 'EmailNotFound', message: `Email address '${m}' not found in directory` } })),
@@ -579,6 +558,35 @@ export class RestoreSessionsService {
   }
 }
 
+type ResolvedArtifact = ArtifactInput & { mailboxId: string };
+type ExistingArtifact = Pick<ArtifactRow, 'kind' | 'mailbox_id' | 'restore_point_id' | 'search_response_id' | 'destination_type'>;
+
+/**
+ * The rules new artifacts meet together with the session's other artifacts: one destinationType per
+ * session; no restore point listed twice (for granular artifacts: the same point and search); no
+ * mailbox restored by two full-mailbox artifacts (checked once the mailboxes are known).
+ */
+function checkArtifacts(inputs: ReadonlyArray<ArtifactInput & { mailboxId?: string }>, existing: readonly ExistingArtifact[]): void {
+  const destinations = new Set([...inputs.map((a) => a.destinationType), ...existing.map((a) => a.destination_type)]);
+  if (destinations.size > 1) {
+    throw errors.differentRestoreDestinationType('All artifacts of a restore session must have the same destinationType.');
+  }
+  const points = new Set(existing.map((a) => `${a.kind}|${a.restore_point_id}|${a.search_response_id ?? ''}`));
+  const mailboxes = new Set(existing.filter((a) => a.kind === 'mailbox').map((a) => a.mailbox_id));
+  for (const a of inputs) {
+    const key = `${a.kind}|${a.restorePointId}|${a.searchResponseId ?? ''}`;
+    if (points.has(key)) throw errors.duplicateArtifactInList(`The restore point '${a.restorePointId}' is listed more than once.`);
+    points.add(key);
+    if (a.kind !== 'mailbox' || a.mailboxId === undefined) continue;
+    if (mailboxes.has(a.mailboxId)) {
+      throw errors.duplicateArtifactInList(`The mailbox of restore point '${a.restorePointId}' is already being restored by another artifact of this session.`);
+    }
+    mailboxes.add(a.mailboxId);
+  }
+}
+
+const bulkSessionPatch = () => errors.invalidPatchRequest('A restore session filled by a bulk request cannot be updated.');
+
 /** standard for full-mailbox or mixed sessions, granular when every artifact is granular, bulk for bulk sessions. */
 export function jobTypeOf(kinds: Iterable<string>, bulk: boolean): string {
   if (bulk) return 'bulk';
@@ -586,7 +594,7 @@ export function jobTypeOf(kinds: Iterable<string>, bulk: boolean): string {
   return set.size === 1 && set.has('granular') ? 'granular' : 'standard';
 }
 
-function artifactRow(tenantId: string, sessionId: string, ordinal: number, a: ArtifactInput & { mailboxId: string }, now: string): ArtifactRow {
+function artifactRow(tenantId: string, sessionId: string, ordinal: number, a: ResolvedArtifact, now: string): ArtifactRow {
   return {
     tenant_id: tenantId,
     id: newId(new Date(now)),
