@@ -189,6 +189,10 @@ test('bulk request errors', async () => {
   }
   const tooMany = Array.from({ length: 10_001 }, (_, i) => `user${i}@contoso.example`);
   expectGraphError(await post(request({ mailboxes: tooMany, directoryObjectIds: [] })), 400, 'BulkRestoreRestorationResourcesCountExceedsLimit');
+  expectGraphError(await post(request({ mailboxes: tooMany.slice(0, 9_999), directoryObjectIds: [mailboxB, mailboxB] })), 400, 'BulkRestoreRestorationResourcesCountExceedsLimit');
+  const atLimit = await post(request({ mailboxes: tooMany.slice(0, 9_999), directoryObjectIds: [mailboxB] }), await emptySession());
+  assert.equal(atLimit.status, 201, atLimit.text);
+  assert.equal(atLimit.body.mailboxes.length, 9_999);
   for (const body of [
     request({ mailboxes: [], directoryObjectIds: [] }),
     request({ destinationType: 'sideways' }),
@@ -206,7 +210,13 @@ test('bulk request errors', async () => {
   const manual = await s.request('POST', SESSIONS, { body: { mailboxRestoreArtifacts: [{ restorePoint: { id: RP1 }, destinationType: 'new' }] } });
   expectGraphError(await post(request(), manual.body.id), 400, 'BulkRestoreInvalidCreateRequest');
   expectGraphError(await post(request(), '00000000-0000-4000-8000-000000000000'), 404, 'RestoreSessionNotFound');
-  expectGraphError(await post(request(), 'zzz'), 400, 'InvalidRestoreSessionId');
+  // A malformed id in the URI of the bulk endpoints is the error table's InvalidBulkRestoreArtifactId ("bad GUID in URI").
+  expectGraphError(await post(request(), 'zzz'), 400, 'InvalidBulkRestoreArtifactId');
+  expectGraphError(await s.request('GET', bulkPath('zzz')), 400, 'InvalidBulkRestoreArtifactId');
+  for (const method of ['GET', 'DELETE']) {
+    expectGraphError(await s.request(method, `${bulkPath(id)}/not-a-guid`), 400, 'InvalidBulkRestoreArtifactId');
+    expectGraphError(await s.request(method, `${bulkPath('zzz')}/00000000-0000-4000-8000-000000000000`), 400, 'InvalidBulkRestoreArtifactId');
+  }
   await s.request('POST', `${BASE}/restoreSessions/${manual.body.id}/activate`);
   expectGraphError(await post(request(), manual.body.id), 403, 'RestoreSessionActionNotAllowed');
   expectGraphError(await s.request('GET', `${bulkPath(id)}/00000000-0000-4000-8000-000000000000`), 404, 'BulkRestoreArtifactsNotFound');

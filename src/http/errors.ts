@@ -101,6 +101,7 @@ export const errors = {
   invalidPatchRequest: e(400, 'InvalidPatchRequest'),
   restoreSessionActionNotAllowed: e(403, 'RestoreSessionActionNotAllowed'),
   tooManyActiveRestoreSessions: e(500, 'TooManyActiveRestoreSessions'),
+  invalidBulkRestoreArtifactId: e(400, 'InvalidBulkRestoreArtifactId'),
   bulkRestoreInvalidCreateRequest: e(400, 'BulkRestoreInvalidCreateRequest'),
   bulkRestoreInvalidCreateRequestUserEmail: e(400, 'BulkRestoreInvalidCreateRequestUserEmail'),
   bulkRestoreRestorationResourcesCountExceedsLimit: e(400, 'BulkRestoreRestorationResourcesCountExceedsLimit'),

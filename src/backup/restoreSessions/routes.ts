@@ -8,7 +8,7 @@ import type { Core } from '../../core.js';
 import { checkODataType, graphOf, readBody, sendCollection, sendEntity, sendKeptEntity, type GraphRequest } from '../../http/context.js';
 import { errors } from '../../http/errors.js';
 import { normalizeQuery, orderSql, parseCollectionQuery, parseSelect, rejectUnsupported, type CollectionSpec } from '../../http/odata.js';
-import type { RestoreSessionsService, Caller } from './service.js';
+import { bulkIdOf, type RestoreSessionsService, type Caller } from './service.js';
 import { readBulkRequestBody, readCreateBody, readPatchBody, type ArtifactKind } from './requests.js';
 import { artifactDeltaWire, artifactWire, bulkRequestWire, sessionWire, type ArtifactRow, type SessionRow } from './wire.js';
 
@@ -278,7 +278,7 @@ export function restoreSessionRoutes(app: FastifyInstance, core: Core, service: 
   app.post<{ Params: IdParams }>(BULK, write, async (req, reply) => {
     const g = graphOf(req);
     rejectUnsupported(normalizeQuery(req.query as Record<string, unknown>), []);
-    const session = await service.getSession(g.tenantId, req.params.id);
+    const session = await service.getSession(g.tenantId, bulkIdOf(req.params.id));
     const row = await service.createBulkRequest(callerOf(g), session.id, readBulkRequestBody(req.body ?? {}, g.version));
     return sendEntity(reply, g, {
       type: 'mailboxRestoreArtifactsBulkAdditionRequest',
@@ -293,7 +293,7 @@ export function restoreSessionRoutes(app: FastifyInstance, core: Core, service: 
   app.get<{ Params: IdParams }>(BULK, read, async (req, reply) => {
     const g = graphOf(req);
     rejectUnsupported(normalizeQuery(req.query as Record<string, unknown>), []);
-    const session = await service.getSession(g.tenantId, req.params.id);
+    const session = await service.getSession(g.tenantId, bulkIdOf(req.params.id));
     const row = await service.bulkRequestOf(g.tenantId, session.id);
     return sendCollection(reply, req, g, {
       type: 'mailboxRestoreArtifactsBulkAdditionRequest',
@@ -305,7 +305,7 @@ export function restoreSessionRoutes(app: FastifyInstance, core: Core, service: 
   app.get<{ Params: IdParams & { requestId: string } }>(`${BULK}/:requestId`, read, async (req, reply) => {
     const g = graphOf(req);
     rejectUnsupported(normalizeQuery(req.query as Record<string, unknown>), []);
-    const session = await service.getSession(g.tenantId, req.params.id);
+    const session = await service.getSession(g.tenantId, bulkIdOf(req.params.id));
     const row = await service.getBulkRequest(g.tenantId, session.id, req.params.requestId);
     return sendEntity(reply, g, {
       type: 'mailboxRestoreArtifactsBulkAdditionRequest',
