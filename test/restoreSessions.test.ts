@@ -119,6 +119,37 @@ describe('create', () => {
     assert.deepEqual(arts.map((a) => [a.restorePoint.id, a.destinationType, a.status]), [[RP1, 'new', 'added'], [RP2, 'new', 'added']]);
   });
 
+  test('restorePoint@odata.bind is accepted; a reference that is no valid URL is InvalidRestorePoint', async () => {
+    const id = await newSession({
+      mailboxRestoreArtifacts: [{ 'restorePoint@odata.bind': `https://graph.microsoft.com/v1.0/solutions/backupRestore/restorePoints/${RP1}`, destinationType: 'inPlace' }],
+    });
+    assert.deepEqual((await artifactsOf(id)).map((a) => a.restorePoint.id), [RP1]);
+    for (const ref of ["restorePoints('%E0%A4%A')", 'https://graph.microsoft.com/v1.0/solutions/backupRestore/restorePoints/%ZZ']) {
+      const r = await create({ mailboxRestoreArtifacts: [{ restorePoint: { '@odata.id': ref }, destinationType: 'inPlace' }] });
+      expectGraphError(r, 400, 'InvalidRestorePoint');
+    }
+  });
+
+  test('both artifact kinds in one create: each in its own collection, restoreJobType standard, one destinationType', async () => {
+    const granular = { restorePoint: { id: RP1 }, destinationType: 'inPlace', searchResponseId: SEARCH };
+    const r = await create({ mailboxRestoreArtifacts: [{ restorePoint: { id: RP2 }, destinationType: 'inPlace' }], granularMailboxRestoreArtifacts: [granular] });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.body.restoreJobType, 'standard');
+    assert.deepEqual(r.body.restoreSessionArtifactCount, count(2));
+    assert.deepEqual((await artifactsOf(r.body.id)).map((a) => a.restorePoint.id), [RP2]);
+    const [g] = await artifactsOf(r.body.id, 'granularMailboxRestoreArtifacts');
+    assert.deepEqual([g.restorePoint.id, g.searchResponseId], [RP1, SEARCH]);
+    const one = await get(`${SESSIONS}/${r.body.id}/granularMailboxRestoreArtifacts/${g.id}`);
+    assert.equal(one.status, 200, one.text);
+    assert.deepEqual(one.body, { '@odata.context': `${s.base}/v1.0/$metadata#solutions/backupRestore/exchangeRestoreSessions('${r.body.id}')/granularMailboxRestoreArtifacts/$entity`, ...g });
+    assert.equal(typeof one.body.restorePoint.protectionDateTime, 'string', 'the restore point is inlined');
+    expectGraphError(
+      await create({ mailboxRestoreArtifacts: [{ restorePoint: { id: RP2 }, destinationType: 'new' }], granularMailboxRestoreArtifacts: [granular] }),
+      400,
+      'DifferentRestoreDestinationType',
+    );
+  });
+
   test('seed example 2 creates a granular session; restoreJobType granular is evolvable', async () => {
     const r = await create(SEED2);
     assert.equal(r.status, 201, r.text);
@@ -199,6 +230,10 @@ describe('create', () => {
     const many = Array.from({ length: 51 }, () => ({ restorePoint: { id: RP1 }, destinationType: 'inPlace' }));
     const e = expectGraphError(await create({ mailboxRestoreArtifacts: many }), 413, 'RestoreArtifactsLimitBreached');
     assert.match(e.message, /50/);
+    // 50 is within the limit (these 50 then fail for being the same point), across both kinds too.
+    expectGraphError(await create({ mailboxRestoreArtifacts: many.slice(0, 50) }), 400, 'DuplicateArtifactInList');
+    const granular = { restorePoint: { id: RP1 }, destinationType: 'inPlace', searchResponseId: SEARCH };
+    expectGraphError(await create({ mailboxRestoreArtifacts: many.slice(0, 26), granularMailboxRestoreArtifacts: Array(25).fill(granular) }), 413, 'RestoreArtifactsLimitBreached');
   });
 
   test('unknown properties and foreign @odata.type are 400 BadRequest; nothing is stored', async () => {
@@ -417,8 +452,14 @@ describe('update', () => {
     expectGraphError(await patch({ 'mailboxRestoreArtifacts@delta': [add(RP1)] }), 400, 'DuplicateArtifactInList');
     expectGraphError(await patch({ 'mailboxRestoreArtifacts@delta': [add(RP2, 'new')] }), 400, 'DifferentRestoreDestinationType');
     expectGraphError(await patch({ 'mailboxRestoreArtifacts@delta': [add(RP2, 'elsewhere')] }), 400, 'InvalidPathType');
-    const many = Array.from({ length: 51 }, () => ({ '@removed': { reason: 'changed' }, id: 'x' }));
+    const many = Array.from({ length: 51 }, (_, i) => ({ '@removed': { reason: 'changed' }, id: `x${i}` }));
     expectGraphError(await patch({ 'mailboxRestoreArtifacts@delta': many }), 400, 'RestoreArtifactsLimitBreached');
+    expectGraphError(await patch({ 'mailboxRestoreArtifacts@delta': many.slice(0, 25), 'granularMailboxRestoreArtifacts@delta': many.slice(25) }), 400, 'RestoreArtifactsLimitBreached');
+    // 50 items are within the limit: each unknown removal fails inline.
+    const fifty = await patch({ 'mailboxRestoreArtifacts@delta': many.slice(0, 50) });
+    assert.equal(fifty.status, 200, fifty.text);
+    assert.equal(fifty.body['mailboxRestoreArtifacts@delta'].length, 50);
+    assert.ok(fifty.body['mailboxRestoreArtifacts@delta'].every((d: any) => d['@Core.DataModificationException'].responseCode === 409));
     expectGraphError(await patch({ 'mailboxRestoreArtifacts@delta': [add(RP2)] }, '00000000-0000-4000-8000-000000000000'), 404, 'RestoreSessionNotFound');
     expectGraphError(await patch({ 'mailboxRestoreArtifacts@delta': [add(RP2)] }, 'bad id'), 400, 'InvalidRestoreSessionId');
     assert.deepEqual((await artifactsOf(id)).map((a) => a.restorePoint.id), [RP1], 'failed PATCHes change nothing');
@@ -559,6 +600,13 @@ describe('activate and the §8.6 transitions', () => {
     for (const x of await artifactsOf(ok)) for (const to of ['scheduled', 'inProgress', 'succeeded']) await move(ok, x.id, to);
     assert.equal((await state(ok))[0], 'completed');
     assert.deepEqual((await state(ok))[1], count(2, 2, 0, 0));
+    for (const action of [
+      () => s.request('POST', `${BASE}/restoreSessions/${ok}/activate`),
+      () => s.request('DELETE', `${BASE}/restoreSessions/${ok}`),
+      () => s.request('PATCH', `${SESSIONS}/${ok}`, { body: { 'mailboxRestoreArtifacts@delta': [{ restorePoint: { id: RP1 }, destinationType: 'inPlace' }] } }),
+    ]) {
+      expectGraphError(await action(), 403, 'RestoreSessionActionNotAllowed');
+    }
 
     const bad = await newSession();
     await s.request('POST', `${BASE}/restoreSessions/${bad}/activate`);

@@ -149,7 +149,12 @@ function restorePointIdOf(item: Record<string, unknown>): string {
   if (typeof raw !== 'string' || raw.trim() === '') throw errors.invalidRestorePoint('The restore point of the artifact is missing or empty.');
   // An @odata.id may be a URL or an OData key path; the id is its last key.
   const m = /restorePoints(?:\('([^']+)'\)|\/([^/?#]+))/i.exec(raw);
-  return m ? decodeURIComponent(m[1] ?? m[2]) : raw;
+  if (!m) return raw;
+  try {
+    return decodeURIComponent(m[1] ?? m[2]);
+  } catch {
+    throw errors.invalidRestorePoint(`The restore point reference '${raw}' is not a valid URL.`);
+  }
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
