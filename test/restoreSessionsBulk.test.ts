@@ -199,6 +199,8 @@ test('bulk request errors', async () => {
     request({ destinationType: undefined }),
     request({ bogus: true }),
     request({ tags: 'slowRestore' }),
+    request({ tags: 'unknownFutureValue' }),
+    request({ tags: 'fastRestore,includeNewerItems' }),
     request({ restorePointPreference: 'middle' }),
     request({ protectionTimePeriod: { startDateTime: '2024-02-01T00:00:00Z', endDateTime: '2024-01-01T00:00:00Z' } }),
     request({ protectionTimePeriod: { startDateTime: 'yesterday' } }),

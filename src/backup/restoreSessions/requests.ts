@@ -5,6 +5,7 @@
 import { errors } from '../../http/errors.js';
 import { parseDateAndTime } from '../../http/dates.js';
 import { propertyNames, parseFlags } from '../../graph/shape.js';
+import { FAST_RESTORE } from '../../vault/restorePoints.js';
 
 export type ArtifactKind = 'mailbox' | 'granular';
 export type Version = 'v1.0' | 'beta';
@@ -213,7 +214,10 @@ export function readBulkRequestBody(body: unknown, version: Version): BulkReques
   let tags: number | null = null;
   if (body.tags !== undefined && body.tags !== null) {
     const v = typeof body.tags === 'string' ? parseFlags(version, 'restorePointTags', body.tags) : undefined;
-    if (v === undefined) throw errors.bulkRestoreInvalidCreateRequest(`The tags '${String(body.tags)}' are not valid restorePointTags.`);
+    // Only fastRestore selects restore points (as in restorePoints/search): unknownFutureValue is no tag, and beta's includeNewerItems is not supported.
+    if (v === undefined || (v & ~FAST_RESTORE) !== 0) {
+      throw errors.bulkRestoreInvalidCreateRequest(`The tags '${String(body.tags)}' are not valid here: use none or fastRestore.`);
+    }
     tags = v;
   }
   let protectionStart: string | null = null;
