@@ -86,6 +86,8 @@ export function loadModel(version: 'v1.0' | 'beta'): GraphModel {
     return def;
   };
   for (const name of raw.keys()) resolve(name);
+  // The beta CSDL kept here is partial (see its header): an enum it lacks is v1.0's, which spec §10 says beta keeps as is.
+  if (version === 'beta') for (const [name, en] of model('v1.0').enums) if (!enums.has(name)) enums.set(name, en);
   return { version, csdl, enums, types };
 }
 
