@@ -7,7 +7,8 @@
 import type { Core } from '../../core.js';
 import type { Trx } from '../../store/store.js';
 import type { FolderRecord, FolderSnapshot } from '../../mail/model.js';
-import { mailOf, vaultOf } from '../ports.js';
+import { mailOf } from '../ports.js';
+import { folderVersionsAt } from './source.js';
 import { folderCopyId, freeName, restoredFolderName, restoredRootId } from './names.js';
 import type { RestoreProgress } from './progress.js';
 
@@ -32,12 +33,14 @@ export class Destination {
 
   static async load(core: Core, a: ArtifactRef, at: string): Promise<Destination> {
     const foldersAt = new Map<string, FolderRecord>();
-    for await (const batch of vaultOf(core).stateAt(a.tenantId, a.mailboxId, at)) {
-      if (!batch.folders) break;
-      for (const f of batch.folders) {
-        const s = f.props as unknown as FolderSnapshot;
-        foldersAt.set(f.itemId, { ...s, id: f.itemId, parentFolderId: f.folderId });
+    for (const f of await folderVersionsAt(core.store.db, a.tenantId, a.mailboxId, at)) {
+      let s: FolderSnapshot;
+      try {
+        s = JSON.parse(f.props ?? '') as FolderSnapshot;
+      } catch {
+        continue; // a folder whose captured version is unreadable is one the restore point does not know
       }
+      foldersAt.set(f.id, { ...s, id: f.id, parentFolderId: f.parentId });
     }
     const rootAt = [...foldersAt.values()].find((f) => f.wellKnownName === 'msgfolderroot' || f.parentFolderId === null)?.id;
     const mail = mailOf(core);

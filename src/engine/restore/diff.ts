@@ -20,6 +20,8 @@ export interface Restorable {
   fromAddress: string | null;
 }
 
+export const UNREADABLE = 'The captured version of the item is not readable.';
+
 export type Verdict = { restore: Restorable } | { skip: 'unchanged' | 'absent' } | { bad: string };
 
 /** Properties that change on every write, so they never make an item "modified". */
@@ -37,7 +39,7 @@ export function judge(row: SourceRow): Verdict {
   if (row.op !== 'upsert') return { skip: 'absent' };
   if (row.unchanged === 1) return { skip: 'unchanged' };
   if (row.folder_id === null || row.mime_sha256 === null) return { bad: 'The captured version of the item is incomplete.' };
-  if (row.text_ok !== 1) return { bad: 'The captured version of the item is not readable.' };
+  if (row.text_ok !== 1) return { bad: UNREADABLE };
   if (row.has_content !== 1) return { bad: 'The content of the item is no longer stored.' };
   if (row.live !== 1) return restorable(row, 'deleted');
   // The database compares texts; equal values written in another key order are still equal.

@@ -12,7 +12,8 @@
  * VaultService.stateAt / searchHitIds) because the restore needs a resumable cursor and must read
  * inside its own transaction.
  */
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { DB } from '../../store/schema.js';
 import type { Trx } from '../../store/store.js';
 
 export interface SourceRow {
@@ -95,14 +96,24 @@ async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: stri
   return r.rows;
 }
 
-/** The next page of the whole mailbox at `at`, after item `after`. */
-export function mailboxPage(trx: Trx, dialect: string, tenantId: string, mailboxId: string, at: string, after: string | null, limit: number): Promise<SourceRow[]> {
+/** Each message's latest version at `at`, for the next `limit` messages after item `after`, in item order. */
+function latestAfter(tenantId: string, mailboxId: string, at: string, after: string | null, limit: number): RawBuilder<unknown> {
   // Every id is after '': the bound keeps even the first page on the item index (streamed up to the limit).
-  const latest = sql`
+  return sql`
     select item_id, max(seq) as seq from vault_versions
     where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and item_kind = 'message' and at <= ${at} and item_id > ${after ?? ''}
     group by item_id order by item_id limit ${limit}`;
-  return page(trx, dialect, tenantId, mailboxId, latest);
+}
+
+/** The next page of the whole mailbox at `at`, after item `after`. */
+export function mailboxPage(trx: Trx, dialect: string, tenantId: string, mailboxId: string, at: string, after: string | null, limit: number): Promise<SourceRow[]> {
+  return page(trx, dialect, tenantId, mailboxId, latestAfter(tenantId, mailboxId, at, after, limit));
+}
+
+/** The item ids of the page mailboxPage reads, without reading their versions. */
+export async function mailboxPageIds(trx: Trx, tenantId: string, mailboxId: string, at: string, after: string | null, limit: number): Promise<string[]> {
+  const r = await sql<{ item_id: string }>`select l.item_id from (${latestAfter(tenantId, mailboxId, at, after, limit)}) l order by l.item_id`.execute(trx);
+  return r.rows.map((row) => row.item_id);
 }
 
 /** The given messages at `at` (those that existed then). */
@@ -114,6 +125,30 @@ export function itemsPage(trx: Trx, dialect: string, tenantId: string, mailboxId
       and item_id in (${sql.join(ids)})
     group by item_id`;
   return page(trx, dialect, tenantId, mailboxId, latest);
+}
+
+export interface FolderAt {
+  id: string;
+  /** Its parent at `at`. */
+  parentId: string | null;
+  /** The folder's snapshot text (a FolderSnapshot). */
+  props: string | null;
+}
+
+/**
+ * The folders of the mailbox at `at`: each folder's latest version at or before `at`, unless a delete.
+ * Only folder versions are read, so no message snapshot is read or parsed to learn the folder tree.
+ */
+export async function folderVersionsAt(db: Kysely<DB>, tenantId: string, mailboxId: string, at: string): Promise<FolderAt[]> {
+  const r = await sql<FolderAt & { op: string }>`
+    select v.item_id as id, v.folder_id as "parentId", v.op, coalesce(v.props, s.props) as props
+    from (
+      select item_id, max(seq) as seq from vault_versions
+      where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and item_kind = 'folder' and at <= ${at}
+      group by item_id) l
+    join vault_versions v on v.seq = l.seq
+    left join vault_versions s on s.seq = v.props_seq`.execute(db);
+  return r.rows.filter((f) => f.op === 'upsert').map(({ id, parentId, props }) => ({ id, parentId, props }));
 }
 
 /** The next page of item ids a granular search matched at a restore point, after item `after`. */

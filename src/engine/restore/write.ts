@@ -5,11 +5,11 @@
  * sinks the batch: if the batch write fails it is retried item by item, each in its own savepoint,
  * and only the failing items are lost (items without content were set aside by the diff already).
  */
-import { sql } from 'kysely';
 import type { Core } from '../../core.js';
 import type { Trx } from '../../store/store.js';
 import type { StoredMessage, StoredTexts } from '../../mail/service.js';
 import { mailOf } from '../ports.js';
+import { attempt } from './savepoint.js';
 
 /** Snapshot texts of restored messages: the vault's versions (see source.ts for why the engine names the table). */
 const VAULT_TEXTS: StoredTexts = { table: 'vault_versions', key: 'seq', column: 'props' };
@@ -24,27 +24,13 @@ export async function writeMessages(core: Core, trx: Trx, tenantId: string, mail
   const failures: WriteOutcome['failures'] = [];
   if (records.length === 0) return { written: 0, failures };
   const mail = mailOf(core);
-  await sql`savepoint restore_batch`.execute(trx);
-  try {
-    await mail.upsertStoredMessages(trx, tenantId, mailboxId, records, VAULT_TEXTS);
-    await sql`release savepoint restore_batch`.execute(trx);
-    return { written: records.length, failures };
-  } catch {
-    await sql`rollback to savepoint restore_batch`.execute(trx);
-    await sql`release savepoint restore_batch`.execute(trx);
-  }
+  const batch = await attempt(trx, 'restore_batch', () => mail.upsertStoredMessages(trx, tenantId, mailboxId, records, VAULT_TEXTS));
+  if ('value' in batch) return { written: records.length, failures };
   let written = 0;
   for (let i = 0; i < records.length; i++) {
-    await sql`savepoint restore_item`.execute(trx);
-    try {
-      await mail.upsertStoredMessages(trx, tenantId, mailboxId, [records[i]], VAULT_TEXTS);
-      await sql`release savepoint restore_item`.execute(trx);
-      written++;
-    } catch (error) {
-      await sql`rollback to savepoint restore_item`.execute(trx);
-      await sql`release savepoint restore_item`.execute(trx);
-      failures.push({ itemId: sourceIds[i], message: `The item could not be written: ${(error as Error).message}` });
-    }
+    const one = await attempt(trx, 'restore_item', () => mail.upsertStoredMessages(trx, tenantId, mailboxId, [records[i]], VAULT_TEXTS));
+    if ('value' in one) written++;
+    else failures.push({ itemId: sourceIds[i], message: `The item could not be written: ${(one.error as Error).message}` });
   }
   return { written, failures };
 }
