@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { startServer, type TestServer } from './helpers/server.js';
 import { createFolder, createUser, listPoints, moveMessage, newTenant, ok, patchMessage, postMessage, protectMailboxes, type Tenant } from './helpers/protect.js';
 import { activate, artifacts, createSession, seedMessages, waitForSession } from './restoreDrill.js';
+import type { MailService } from '../src/mail/service.js';
 
 let s: TestServer;
 let t: Tenant;
@@ -218,5 +219,21 @@ describe('unreadable captured versions', () => {
     );
     for (const m of deleted) assert.equal((await s.request('GET', `/v1.0/users/${user.id}/messages/${m.id}`, { token: t.app })).status, m.id === deleted[1].id ? 404 : 200);
     assert.equal((await get(user.id, edited.id)).isRead, true, 'the edited message stays as it is');
+  });
+
+  test('a message written back from a text that is not there fails instead of passing for written', async () => {
+    const user = await createUser(s, t, 'Missing');
+    const inbox = ok(await s.request('GET', `/v1.0/users/${user.id}/mailFolders/inbox`, { token: t.app }), 200).id;
+    const link = await deltaLink(user.id, inbox);
+    const mail = s.app.core.services.mail as MailService;
+    const write = s.app.core.store.write((trx) =>
+      mail.upsertStoredMessages(trx, t.id, user.id, [{ id: 'AAMkAGI2missing', folderId: inbox, mimeSha256: 'none', textKey: 2 ** 40, fromAddress: null }], {
+        table: 'vault_versions',
+        key: 'seq',
+        column: 'props',
+      }),
+    );
+    await assert.rejects(write, /1 of 1 snapshot texts were not found/);
+    assert.deepEqual(await deltaSince(link), { changed: [], removed: [] });
   });
 });

@@ -53,20 +53,23 @@ function textFor(dialect: DialectName, spec: BulkInsert, rows: number): string {
   return text;
 }
 
-/** Inserts rows given as one flat array of values (row after row, in `spec.columns` order). */
-export async function insertRows(trx: Trx, dialect: DialectName, spec: BulkInsert, values: unknown[]): Promise<void> {
+/** Inserts rows given as one flat array of values (row after row, in `spec.columns` order); returns the rows the database reports written. */
+export async function insertRows(trx: Trx, dialect: DialectName, spec: BulkInsert, values: unknown[]): Promise<number> {
   const width = spec.columns.length;
   let left = values.length / width;
   let offset = 0;
+  let written = 0;
   for (const size of SIZES) {
     if (size > 1 && size * width > MAX_PARAMS) continue;
     while (left >= size) {
       const params = offset === 0 && size * width === values.length ? values : values.slice(offset, offset + size * width);
-      await trx.executeQuery(CompiledQuery.raw(textFor(dialect, spec, size), params));
+      const r = await trx.executeQuery(CompiledQuery.raw(textFor(dialect, spec, size), params));
+      written += Number(r.numAffectedRows ?? 0);
       offset += size * width;
       left -= size;
     }
   }
+  return written;
 }
 
 /** `col = excluded.col` for every column but the key, for an upsert's DO UPDATE SET. */

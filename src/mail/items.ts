@@ -343,7 +343,9 @@ export async function upsertStoredMessages(core: Core, trx: Trx, tenantId: strin
     from[i] = before.get(m.id)?.folder_id ?? null;
     events[i] = { tenantId, mailboxId, itemKind: 'message', itemId: m.id, op: 'upsert', at: now, folderId: m.folderId, props: null, mimeSha256: m.mimeSha256, isDraft: false, propsSeq: m.textKey };
   });
-  await insertRows(trx, core.store.dialect, spec, values);
+  // A text that is not there (its version removed meanwhile) makes no row: that must fail, not pass for a write.
+  const written = await insertRows(trx, core.store.dialect, spec, values);
+  if (written !== items.length) throw new Error(`${items.length - written} of ${items.length} snapshot texts were not found.`);
   await logChanges(core, trx, events, from);
 }
 
