@@ -155,11 +155,11 @@ async function resume<T>(fn: (s: TestServer) => Promise<T>): Promise<T> {
   }
 }
 
-test('killed after claiming, inside an uncommitted batch and after a committed batch, a restore to a new folder resumes and copies every item exactly once', async () => {
+test('killed after claiming, inside an uncommitted batch, after a committed batch and right after completing, a restore to a new folder resumes and copies every item exactly once', async () => {
   let c = await serve(dir, 'restore.scheduled:1');
   await activateOn(c, sessions.copy);
   await diesAtFault(c);
-  for (const fault of ['restore.batch.uncommitted:2', 'restore.batch.committed:1']) {
+  for (const fault of ['restore.batch.uncommitted:2', 'restore.batch.committed:1', 'restore.completed:1']) {
     c = await serve(dir, fault);
     await diesAtFault(c);
   }
