@@ -208,6 +208,25 @@ describe('instant timing', () => {
     assert.equal(list.find((x) => x.restorePoint.id === b.point).status, 'succeeded');
   });
 
+  test('anything unexpected fails the artifact with UnknownError and a message saying what went wrong', async () => {
+    const v = await victim(2);
+    // Simulated damage: the mailbox's top folder is gone, so the restore has nowhere to put anything.
+    await s.app.core.store.write((trx) => trx.deleteFrom('folders').where('tenant_id', '=', t.id).where('mailbox_id', '=', v.user.id).where('well_known_name', '=', 'msgfolderroot').execute());
+    const { session, artifact } = await restore(v.point);
+    assert.equal(session.status, 'failed');
+    assert.deepEqual(session.restoreSessionArtifactCount, { total: 1, completed: 0, inProgress: 0, failed: 1 });
+    assert.ok(session.completedDateTime);
+    assert.equal(artifact.status, 'failed');
+    assert.deepEqual(artifact.error, {
+      code: 'UnknownError',
+      message: `The restore failed: the mailbox ${v.user.id} has no root or inbox folder`,
+      target: null,
+      details: [],
+      innerError: null,
+    });
+    assert.ok(artifact.startDateTime && artifact.completionDateTime);
+  });
+
   test('a restore point that expired before the restore ran fails with InvalidRestoreTime', async () => {
     const v = await victim(2);
     const id = await createSession(s, t, { mailboxRestoreArtifacts: [{ restorePoint: { id: v.point }, destinationType: 'inPlace' }] });
