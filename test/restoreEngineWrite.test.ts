@@ -188,6 +188,35 @@ describe('to a new folder', () => {
   });
 });
 
+test('a message whose preview holds a NUL character is restored like any other, in place and to a new folder', async () => {
+  const user = await createUser(s, t, 'Nul');
+  const inbox = ok(await s.request('GET', `/v1.0/users/${user.id}/mailFolders/inbox`, { token: t.app }), 200).id;
+  const m = ok(
+    await s.request('POST', `/v1.0/users/${user.id}/mailFolders/${inbox}/messages`, {
+      token: t.app,
+      body: { subject: 'Null', body: { contentType: 'html', content: '<p>before&#0;after</p>' }, singleValueExtendedProperties: [{ id: 'Integer 0x0E07', value: '1' }] },
+    }),
+    201,
+  );
+  assert.equal(m.bodyPreview, 'before\u0000after');
+  const was = await get(user.id, m.id);
+  const unitId = (await protectMailboxes(s, t, [user.id])).unitOf.get(user.id)!;
+  await s.advance('PT15M');
+  const point = await pointNow(unitId);
+  await s.advance('PT15M');
+  ok(await s.request('DELETE', `/v1.0/users/${user.id}/messages/${m.id}`, { token: t.app }), 204);
+  await s.advance('PT15M');
+  const copy = await restore(point, 'new');
+  assert.deepEqual([copy.artifact.restoredItemCount, copy.artifact.error], [1, null]);
+  const inPlace = await restore(point, 'inPlace');
+  assert.deepEqual([inPlace.artifact.restoredItemCount, inPlace.artifact.error], [1, null]);
+  assert.deepEqual(content(await get(user.id, m.id)), content(was));
+  const again = await restore(point, 'inPlace');
+  assert.deepEqual([again.artifact.restoredItemCount, again.artifact.error], [0, null], 'now unchanged, it is left alone');
+  const found = ok(await s.request('GET', `/v1.0/users/${user.id}/messages?$filter=${encodeURIComponent("subject eq 'Null'")}&$select=id`, { token: t.app }), 200).value;
+  assert.equal(found.length, 2, 'the copy and the original, found by their subject');
+});
+
 describe('unreadable captured versions', () => {
   test('an item whose captured text is unreadable is counted and reported; the others are restored', async () => {
     const user = await createUser(s, t, 'Damaged');

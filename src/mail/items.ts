@@ -287,6 +287,15 @@ export interface StoredTexts {
   column: string;
 }
 
+/**
+ * PostgreSQL: a snapshot text as jsonb. jsonb (like every json operator there) refuses the escape
+ * \u0000, which a snapshot may hold (a NUL in a body's preview); as no column is derived from such a
+ * string (a PostgreSQL text cannot hold a NUL), it is read as U+FFFD.
+ */
+export function pgJsonb(text: string): string {
+  return String.raw`(case when strpos(${text}, '\u0000') = 0 then ${text} else regexp_replace(${text}, '(?<!\\)((\\\\)*)\\u0000', '\1\\ufffd', 'g') end)::jsonb`;
+}
+
 const STORED_COLUMNS = ['tenant_id', 'mailbox_id', 'id', 'folder_id', 'text_key', 'mime_sha256', 'sender_address', 'modified_at', 'change_key', 'change_seq'] as const;
 
 /**
@@ -297,7 +306,7 @@ function storedSelect(dialect: DialectName, t: StoredTexts): string {
   const text = `t.${t.column}`;
   const field = (name: string) => (dialect === 'postgres' ? `(j.v ->> '${name}')` : `json_extract(${text}, '$.${name}')`);
   const flag = (name: string) => (dialect === 'postgres' ? `coalesce(${field(name)}::boolean, false)::int` : `coalesce(${field(name)}, 0)`);
-  const json = dialect === 'postgres' ? ` cross join lateral (select ${text}::jsonb as v) j` : '';
+  const json = dialect === 'postgres' ? ` cross join lateral (select ${pgJsonb(text)} as v) j` : '';
   return `select r.tenant_id, r.mailbox_id, r.id, r.folder_id, ${text}, ${field('subject')}, r.sender_address,
     ${field('internetMessageId')}, ${field('conversationId')}, r.mime_sha256, ${flag('hasAttachments')}, ${flag('isRead')}, ${flag('isDraft')},
     ${field('importance')}, ${field('receivedDateTime')}, ${field('sentDateTime')}, ${field('createdDateTime')}, r.modified_at, r.change_key,

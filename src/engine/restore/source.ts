@@ -14,6 +14,7 @@
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '../../store/schema.js';
+import { pgJsonb } from '../../mail/items.js';
 import type { Trx } from '../../store/store.js';
 
 export interface SourceRow {
@@ -51,13 +52,18 @@ function textOkSql(dialect: string): RawBuilder<unknown> {
 }
 
 function fromAddressSql(dialect: string): RawBuilder<unknown> {
-  return dialect === 'postgres' ? sql`d.vprops::jsonb #>> '{from,emailAddress,address}'` : sql`json_extract(d.vprops, '$.from.emailAddress.address')`;
+  return dialect === 'postgres' ? sql.raw(`${pgJsonb('d.vprops')} #>> '{from,emailAddress,address}'`) : sql`json_extract(d.vprops, '$.from.emailAddress.address')`;
 }
 
-/** Snapshot properties equal, ignoring what changes on every write (changeKey, lastModifiedDateTime, parentFolderId). */
+/**
+ * Snapshot properties equal, ignoring what changes on every write (changeKey, lastModifiedDateTime,
+ * parentFolderId). On PostgreSQL the texts are compared as they are (a version's text and the row's
+ * are the same text when nothing changed; judge() has the last word on texts that differ), because
+ * reading them as jsonb would fail on a text holding the escape \u0000.
+ */
 function samePropsSql(dialect: string): RawBuilder<unknown> {
   return dialect === 'postgres'
-    ? sql`(coalesce(v.props, s.props)::jsonb - 'changeKey' - 'lastModifiedDateTime' - 'parentFolderId') = m.props::jsonb`
+    ? sql`coalesce(v.props, s.props) = m.props`
     : sql`json_remove(coalesce(v.props, s.props), '$.changeKey', '$.lastModifiedDateTime', '$.parentFolderId') = json(m.props)`;
 }
 
