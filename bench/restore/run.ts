@@ -210,6 +210,7 @@ try {
   // without the diff's checks, the job, folders or events: the most a restore making these writes can reach.
   log('the three writes alone...');
   await deleteAll();
+  await catchUpIndex(vaultContext(core)); // not the ceiling's work either
   quiesce();
   const pointAt = (await core.store.db.selectFrom('restore_points').select('protection_at').where('id', '=', point.id).executeTakeFirstOrThrow()).protection_at;
   const bcpu0 = process.cpuUsage();
