@@ -23,6 +23,8 @@ import { Store } from '../../src/store/store.js';
 const DURATION = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Seconds of load before a case's rounds (half of it for the raw servers). */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 8);
 /** Sessions read in turn by the uncached GET case: more than the server keeps (10,000). */
 const MANY = 20_000;
 
@@ -116,10 +118,12 @@ try {
     for (const [name, c] of Object.entries(cases)) {
       if (name === 'getMany') await listMany();
       await settle(mv.child.pid!); // the WAL checkpoint of the rounds before is not this case's work
-      await load({ ...c.mailvault, duration: 2 }); // warm-up: JIT and caches
-      await load({ ...c.baseline, duration: 1 });
+      // Warm-up: JIT tiers and caches. A server's CPU per request keeps falling for about ten seconds of
+      // load (26-27 µs in the first rounds of a GET of one session, 20-22 µs from the third on).
+      await load({ ...c.mailvault, duration: WARMUP });
+      await load({ ...c.baseline, duration: WARMUP / 2 });
       const top = 'ceiling' in c ? c.ceiling : undefined;
-      if (top) await load({ ...top, duration: 1 });
+      if (top) await load({ ...top, duration: WARMUP / 2 });
       const rounds = { baseline: [] as Sample[], mailvault: [] as Sample[], ceiling: [] as Sample[] };
       // Alternate short rounds so background noise on a shared machine hits both sides alike.
       for (let i = 0; i < ROUNDS; i++) {
