@@ -6,7 +6,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from './helpers/server.js';
-import { createFolder, createUser, listPoints, moveMessage, newTenant, ok, protectMailboxes, type Tenant } from './helpers/protect.js';
+import { BR, createFolder, createUser, listPoints, moveMessage, newTenant, ok, protectMailboxes, type Tenant } from './helpers/protect.js';
 import { activate, artifacts, createSession, getSession, protectSlowly, seedMessages, waitForSession } from './restoreDrill.js';
 import type { MailService } from '../src/mail/service.js';
 import type { VaultService } from '../src/vault/service.js';
@@ -246,14 +246,21 @@ describe('realistic timing', () => {
   let t: Tenant;
   let user: { id: string };
   let point: string;
+  /** A second mailbox, protected at the same time, for the test of a point expiring during its restore. */
+  let other: { user: { id: string }; seeded: Array<{ id: string }>; point: string };
   before(async () => {
     s = await startServer({ timing: 'realistic' });
     t = await newTenant(s);
     user = await createUser(s, t, 'Paced');
     const inbox = ok(await s.request('GET', `/v1.0/users/${user.id}/mailFolders/inbox`, { token: t.app }), 200).id;
     const seeded = await seedMessages(s.app.core, t.id, user.id, [inbox], 600);
-    const unitId = (await protectSlowly(s, t, [user.id])).get(user.id)!;
-    point = await pointAt(s, t, unitId, await clock(s));
+    const expiring = await createUser(s, t, 'Expiring');
+    const inbox2 = ok(await s.request('GET', `/v1.0/users/${expiring.id}/mailFolders/inbox`, { token: t.app }), 200).id;
+    const seeded2 = await seedMessages(s.app.core, t.id, expiring.id, [inbox2], 600, { tag: 'expiring' });
+    const units = await protectSlowly(s, t, [user.id, expiring.id]);
+    const now = await clock(s);
+    point = await pointAt(s, t, units.get(user.id)!, now);
+    other = { user: expiring, seeded: seeded2, point: await pointAt(s, t, units.get(expiring.id)!, now) };
     await s.advance('PT15M');
     await s.app.core.store.write((trx) => (s.app.core.services.mail as MailService).deleteMessages(trx, t.id, user.id, seeded.map((m) => m.id)));
     await s.advance('PT15M');
@@ -299,6 +306,35 @@ describe('realistic timing', () => {
     const took = new Date(a.completionDateTime).getTime() - new Date(a.startDateTime).getTime();
     // 600 items at 250 a minute need 2.4 minutes; the worker noticed at the clock move after that.
     assert.ok(took >= 144_000 && took <= 185_000, `600 items at 250 a minute take about 2.4 minutes, not ${took} ms`);
+  });
+
+  test('a restore running when its restore point expires keeps what it reads from the garbage collection, and restores every item', async () => {
+    const { user: u, seeded, point: p } = other;
+    await s.app.core.store.write((trx) => (s.app.core.services.mail as MailService).deleteMessages(trx, t.id, u.id, seeded.map((m) => m.id)));
+    await s.advance('PT15M'); // a later point holds the deletions
+    const expires = ok(await s.request('GET', `${BR}/restorePoints/${p}`, { token: t.app }), 200).expirationDateTime;
+    ok(await s.request('POST', '/_mailvault/clock', { body: { set: new Date(Date.parse(expires) - 60_000).toISOString() } }), 200);
+
+    const id = await createSession(s, t, { mailboxRestoreArtifacts: [{ restorePoint: { id: p }, destinationType: 'inPlace' }] });
+    await activate(s, t, id);
+    let [a] = await artifacts(s, t, id);
+    for (const until = Date.now() + 10_000; a.status !== 'inProgress' && Date.now() < until; [a] = await artifacts(s, t, id)) await new Promise((r) => setTimeout(r, 20));
+    await s.advance('PT1M');
+    [a] = await artifacts(s, t, id);
+    assert.equal(a.status, 'inProgress');
+    assert.ok(a.restoredItemCount < 600, `still running: ${a.restoredItemCount}`);
+    ok(await s.request('GET', `${BR}/restorePoints/${p}`, { token: t.app }), 404);
+    ok(await s.request('POST', '/_mailvault/vault/gc'), 200); // the point expired: only the running restore holds it
+
+    await s.advance('PT3M');
+    const session = await waitForSession(s, t, id);
+    assert.equal(session.status, 'completed');
+    [a] = await artifacts(s, t, id);
+    assert.equal(a.restoredItemCount, 600);
+    assert.equal(ok(await s.request('GET', `/v1.0/users/${u.id}/messages?$count=true&$top=1`, { token: t.app }), 200)['@odata.count'], 600);
+    // Done, it holds nothing: the next collection removes the point.
+    ok(await s.request('POST', '/_mailvault/vault/gc'), 200);
+    assert.equal(await s.app.core.store.db.selectFrom('restore_points').select('id').where('id', '=', p).executeTakeFirst(), undefined);
   });
 });
 

@@ -7,6 +7,7 @@ import type { Area } from '../area.js';
 import type { Core } from '../core.js';
 import { RESTORE_ARTIFACT_JOB } from '../backup/restoreSessions/service.js';
 import { recoverOrphans } from './jobs.js';
+import { vaultOf } from './ports.js';
 import { Runner } from './runner.js';
 import { restoreArtifactJob } from './restore/artifactJob.js';
 
@@ -30,6 +31,12 @@ export const engineArea: Area = {
     const r = new Runner(core, log);
     runners.set(core, r);
     r.register(RESTORE_ARTIFACT_JOB, restoreArtifactJob(core));
+    // A restore that has begun reads its point's versions (and its search's hits) to the end, even if
+    // the point expires meanwhile: the vault's collection keeps them until it is done.
+    vaultOf(core).holdRetention(async () => {
+      const running = await core.store.db.selectFrom('restore_artifacts').select(['restore_point_id', 'search_response_id']).where('status', '=', 'inProgress').execute();
+      return { restorePointIds: running.map((a) => a.restore_point_id), searchResponseIds: running.flatMap((a) => (a.search_response_id ? [a.search_response_id] : [])) };
+    });
     await recoverOrphans(core.store);
     let offset = core.clock.offset;
     core.scheduler.register('engine.jobs', async () => {

@@ -32,7 +32,7 @@ function contextOf(core: Core): VaultContext {
 export const vaultArea: Area = {
   name: 'vault',
   async setup(core) {
-    const ctx: VaultContext = { core, index: keywordIndex(core.store.dialect), everProtected: new Set(), dirty: new Map(), unindexed: true, capturedSinceTick: false, lastGc: undefined };
+    const ctx: VaultContext = { core, index: keywordIndex(core.store.dialect), everProtected: new Set(), dirty: new Map(), unindexed: true, capturedSinceTick: false, lastGc: undefined, holds: [] };
     contexts.set(core, ctx);
     core.services.vault = createVaultService(ctx);
     core.events.protectionChanged.on((trx, events) => onProtectionChanged(ctx, trx, events));

@@ -24,7 +24,16 @@ export interface VaultContext {
   indexing?: Promise<number>;
   /** The latest garbage collection, for GET /_mailvault/vault/gc. */
   lastGc: GcReport | undefined;
+  /** What other areas still need of expired points (VaultService.holdRetention). */
+  holds: RetentionHold[];
 }
+
+/**
+ * Restore points and search responses that work in progress still reads (a restore that has begun),
+ * so the collection keeps them, and the versions and hits they need, though they expired. They stay
+ * hidden from list, get and search all the same.
+ */
+export type RetentionHold = () => Promise<{ restorePointIds: string[]; searchResponseIds: string[] }>;
 
 export const mailboxKey = (tenantId: string, mailboxId: string): string => `${tenantId}\u0000${mailboxId}`;
 

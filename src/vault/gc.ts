@@ -1,5 +1,6 @@
 /**
- * Retention. Restore points expire one year after their time; what only expired points needed goes:
+ * Retention. Restore points expire one year after their time; what only expired points needed goes
+ * (a point or search response that work in progress holds, VaultService.holdRetention, counts as live):
  *  - versions: per mailbox, with P0 the time of its oldest live point (or of its last point when it
  *    has none but is still protected), every item keeps only its latest version at or before P0
  *    (none if that is a delete); later versions are untouched. A mailbox no longer protected and
@@ -48,16 +49,25 @@ export async function collectGarbage(ctx: VaultContext, now: Date): Promise<GcRe
     durationMs: 0,
   };
 
+  // What work in progress still reads stays, expired or not.
+  const heldPoints = new Set<string>();
+  const heldSearches = new Set<string>();
+  for (const hold of ctx.holds) {
+    const h = await hold();
+    for (const id of h.restorePointIds) heldPoints.add(id);
+    for (const id of h.searchResponseIds) heldSearches.add(id);
+  }
+
   // Expired points and search responses.
   await store.write(async (trx) => {
-    const expired = await trx.selectFrom('restore_points').select('id').where('expires_at', '<=', nowIso).execute();
+    const expired = (await trx.selectFrom('restore_points').select('id').where('expires_at', '<=', nowIso).execute()).filter((r) => !heldPoints.has(r.id));
     for (let i = 0; i < expired.length; i += CHUNK) {
       const ids = expired.slice(i, i + CHUNK).map((r) => r.id);
       await trx.deleteFrom('search_hits').where('restore_point_id', 'in', ids).execute();
       await trx.deleteFrom('restore_points').where('id', 'in', ids).where('expires_at', '<=', nowIso).execute();
     }
     report.expiredRestorePoints = expired.length;
-    const responses = await trx.selectFrom('search_responses').select('id').where('expires_at', '<=', nowIso).execute();
+    const responses = (await trx.selectFrom('search_responses').select('id').where('expires_at', '<=', nowIso).execute()).filter((r) => !heldSearches.has(r.id));
     for (let i = 0; i < responses.length; i += CHUNK) {
       const ids = responses.slice(i, i + CHUNK).map((r) => r.id);
       await trx.deleteFrom('search_hits').where('search_response_id', 'in', ids).execute();
@@ -67,12 +77,12 @@ export async function collectGarbage(ctx: VaultContext, now: Date): Promise<GcRe
     report.expiredSearchResponses = responses.length;
   });
 
-  // Versions no live point needs, mailbox by mailbox (those whose horizon moved).
+  // Versions no live or held point needs, mailbox by mailbox (those whose horizon moved).
   const oldestLive = new Map<string, string>();
   for (const r of await store.db
     .selectFrom('restore_points')
     .select((e) => ['tenant_id', 'mailbox_id', e.fn.min('protection_at').as('t')])
-    .where('expires_at', '>', nowIso)
+    .where((e) => (heldPoints.size > 0 ? e.or([e('expires_at', '>', nowIso), e('id', 'in', [...heldPoints])]) : e('expires_at', '>', nowIso)))
     .groupBy(['tenant_id', 'mailbox_id'])
     .execute()) {
     oldestLive.set(mailboxKey(r.tenant_id, r.mailbox_id), r.t);

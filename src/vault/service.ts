@@ -16,7 +16,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../store/schema.js';
 import { flagsToString } from '../graph/shape.js';
-import type { VaultContext } from './context.js';
+import type { RetentionHold, VaultContext } from './context.js';
 import { FAST_RESTORE, getPoint, preferredPoint, type RestorePoint } from './restorePoints.js';
 import { getSearchResponse, searchHitIds } from './search.js';
 import { messageVersionsAt, stateAt, type MessageVersion, type StateBatch } from './state.js';
@@ -50,6 +50,8 @@ export interface VaultService {
   pickRestorePoint(tenantId: string, mailboxId: string, o: PickOptions): Promise<RestorePoint | undefined>;
   stateAt(tenantId: string, mailboxId: string, at: string | Date, reader?: Kysely<DB>): AsyncIterable<StateBatch>;
   messageVersionsAt(tenantId: string, mailboxId: string, at: string | Date, itemIds: string[], reader?: Kysely<DB>): Promise<MessageVersion[]>;
+  /** Registers what work in progress still needs of expired points: the garbage collection keeps it. */
+  holdRetention(hold: RetentionHold): void;
 }
 
 interface UnitView {
@@ -93,6 +95,7 @@ export function createVaultService(ctx: VaultContext): VaultService {
   const points = pointCache(ctx);
   return {
     getRestorePoint: (tenantId, id) => points.get(tenantId, id),
+    holdRetention: (hold) => void ctx.holds.push(hold),
     restorePointWire,
     getSearchResponse: (tenantId, id) => getSearchResponse(ctx, tenantId, id),
     searchHitIds: (searchResponseId, restorePointId) => searchHitIds(ctx, searchResponseId, restorePointId),
