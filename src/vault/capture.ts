@@ -107,27 +107,33 @@ function insertText(dialect: DialectName, rows: number, onlyIfProtected: boolean
  * parameters a flat array, no query builder). The keyword index follows behind the capture
  * (indexer.ts), so a protected write costs one more row, not an index update.
  */
-export async function appendVersions(ctx: VaultContext, trx: Trx, rows: NewVersion[], onlyIfProtected = false): Promise<void> {
+export async function appendVersions(ctx: VaultContext, trx: Trx, rows: NewVersion[], onlyIfProtected = false): Promise<number> {
   const dialect = ctx.core.store.dialect;
+  let appended = 0;
   for (let i = 0; i < rows.length; i += VERSION_CHUNK) {
     const part = i === 0 && rows.length <= VERSION_CHUNK ? rows : rows.slice(i, i + VERSION_CHUNK);
     const params: unknown[] = [];
     for (const v of part) params.push(v.tenantId, v.mailboxId, v.itemKind, v.itemId, v.op, v.at, v.folderId, v.json, v.mimeSha256, v.propsSeq);
     if (onlyIfProtected) params.push(part[0].tenantId, part[0].mailboxId);
-    await trx.executeQuery(CompiledQuery.raw(insertText(dialect, part.length, onlyIfProtected), params));
+    const r = await trx.executeQuery(CompiledQuery.raw(insertText(dialect, part.length, onlyIfProtected), params));
+    appended += Number(r.numAffectedRows ?? 0);
   }
-  if (rows.length > 0) {
+  if (appended > 0) {
     ctx.unindexed = true;
     ctx.capturedSinceTick = true;
   }
+  return appended;
 }
 
 export async function onMailChanged(ctx: VaultContext, trx: Trx, events: MailChange[]): Promise<void> {
+  // On SQLite this process is the only writer and knows every mailbox ever protected. On PostgreSQL
+  // another node may have protected one since this node started: the table alone decides there.
+  const everyMailbox = ctx.core.store.dialect === 'postgres';
   let byMailbox: Map<string, NewVersion[]> | undefined;
   for (const e of events) {
     if (e.itemKind === 'message' && e.isDraft) continue;
     const key = mailboxKey(e.tenantId, e.mailboxId);
-    if (!ctx.everProtected.has(key)) continue;
+    if (!everyMailbox && !ctx.everProtected.has(key)) continue;
     byMailbox ??= new Map();
     let list = byMailbox.get(key);
     if (!list) byMailbox.set(key, (list = []));
@@ -135,8 +141,7 @@ export async function onMailChanged(ctx: VaultContext, trx: Trx, events: MailCha
   }
   if (!byMailbox) return;
   for (const [key, rows] of byMailbox) {
-    await appendVersions(ctx, trx, rows, true);
-    markDirty(ctx, key);
+    if ((await appendVersions(ctx, trx, rows, true)) > 0) markDirty(ctx, key);
   }
 }
 
