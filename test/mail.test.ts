@@ -302,8 +302,13 @@ test('malformed message bodies are 400 naming the problem', async () => {
   await bad({ body: { contentType: 'rtf', content: 'x' } }, /contentType/);
   await bad({ isRead: 'yes' }, /isRead/);
   await bad({ flag: { flagStatus: 'maybe' } }, /flagStatus/);
+  await bad({ flag: { flagStatus: 'flagged', dueDateTime: { dateTime: '2024-02-30T09:00:00', timeZone: 'UTC' } } }, /flag.dueDateTime/);
+  await bad({ flag: { flagStatus: 'flagged', startDateTime: { dateTime: 'next week', timeZone: 'UTC' } } }, /flag.startDateTime/);
   await bad({ categories: [1] }, /categories/);
   await bad({ internetMessageId: 'no-brackets' }, /internetMessageId/);
+  const leap = await s.request('POST', `${b.u}/messages`, { token: b.token, body: { flag: { flagStatus: 'flagged', dueDateTime: { dateTime: '2024-02-29T09:00:00', timeZone: 'UTC' } } } });
+  assert.equal(leap.status, 201, leap.text);
+  assert.deepEqual(leap.body.flag.dueDateTime, { dateTime: '2024-02-29T09:00:00', timeZone: 'UTC' });
   expectGraphError(await s.request('POST', `${b.u}/messages`, { token: b.token, raw: '{"subject":', headers: { 'content-type': 'application/json' } }), 400, 'BadRequest');
   expectGraphError(await s.request('GET', `${b.u}/messages?$top=abc`, { token: b.token }), 400, 'BadRequest');
   expectGraphError(await s.request('GET', `${b.u}/messages?$filter=subject eq`, { token: b.token }), 400, 'BadRequest');

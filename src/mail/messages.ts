@@ -100,7 +100,7 @@ function flag(v: unknown): FollowupFlag {
     const d = f[k] as { dateTime?: unknown; timeZone?: unknown } | null | undefined;
     if (d === undefined) continue;
     if (d === null) out[k] = null;
-    else if (typeof d.dateTime === 'string' && !Number.isNaN(Date.parse(d.dateTime))) out[k] = { dateTime: d.dateTime, timeZone: typeof d.timeZone === 'string' ? d.timeZone : 'UTC' };
+    else if (parseDateTime(d.dateTime)) out[k] = { dateTime: d.dateTime as string, timeZone: typeof d.timeZone === 'string' ? d.timeZone : 'UTC' };
     else throw bad(`Property 'flag.${k}' must be a dateTimeTimeZone.`);
   }
   return out;

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../../core.js';
 import { graphOf, readBody, checkODataType, sendCollection, sendEntity } from '../../../http/context.js';
-import { parseDateTime } from '../../../http/dates.js';
+import { parseDateAndTime } from '../../../http/dates.js';
 import { errors } from '../../../http/errors.js';
 import { normalizeQuery, parseCollectionQuery, parseSelect, rejectUnsupported, type CollectionSpec } from '../../../http/odata.js';
 import { protectionWrite } from '../env.js';
@@ -67,8 +67,7 @@ export function serviceAppRoutes(app: FastifyInstance, core: Core): void {
     for (const k of Object.keys(body)) {
       if (k !== 'effectiveDateTime') throw errors.badRequest(`The parameter '${k}' in the request payload is not a valid parameter for the operation 'activate'.`);
     }
-    const text = body.effectiveDateTime;
-    const at = typeof text === 'string' && /^\d{4}-\d{2}-\d{2}T/i.test(text) ? parseDateTime(text) : undefined;
+    const at = parseDateAndTime(body.effectiveDateTime);
     if (!at) throw errors.badRequest("The parameter 'effectiveDateTime' is required and must be an ISO 8601 date-time.");
     const row = await protectionWrite(core, (trx, env) => activateServiceApp(trx, env, g.tenantId, params(req).id, at.toISOString(), byOf(g)));
     contentLocation(reply, g, `solutions/backupRestore/serviceApps/${row.id}`);
