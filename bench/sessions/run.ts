@@ -115,7 +115,9 @@ try {
       },
     };
     console.log(`sessions: ${CONNECTIONS} connections, median of ${ROUNDS} alternating ${DURATION}s rounds; creates are durable (WAL fdatasync before every 201, group commit)`);
+    const only = process.env.BENCH_CASES?.split(',');
     for (const [name, c] of Object.entries(cases)) {
+      if (only && !only.includes(name)) continue;
       if (name === 'getMany') await listMany();
       await settle(mv.child.pid!); // the WAL checkpoint of the rounds before is not this case's work
       // Warm-up: JIT tiers and caches. A server's CPU per request keeps falling for about ten seconds of
@@ -131,6 +133,7 @@ try {
         rounds.mailvault.push(await load(c.mailvault));
         if (top) rounds.ceiling.push(await load(top));
       }
+      if (process.env.BENCH_VERBOSE) for (const [side, list] of Object.entries(rounds)) if (list.length) console.log(`  ${side} rounds: ${list.map((r) => `${r.rps.toFixed(0)} req/s ${r.cpuUs.toFixed(1)} µs`).join(', ')}`);
       const b = median(rounds.baseline);
       const m = median(rounds.mailvault);
       const ratio = m.rps / b.rps;
