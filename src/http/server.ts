@@ -102,7 +102,7 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
     type Hook = (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
     let first: Hook = (req, reply, done) => {
       stampIds(req, reply);
-      done();
+      done(nulIn(req));
     };
     if (!config.public && (isGraph || route.url.startsWith('/_mailvault'))) {
       const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -110,6 +110,8 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
       // Without a body to wait for, authentication and authorization run in the one first hook.
       first = (req, reply, done) => {
         stampIds(req, reply);
+        const nul = nulIn(req);
+        if (nul) return done(nul);
         authenticateHook(req, reply, (err) => (err || !bodiless ? done(err) : guard(req, reply, done)));
       };
       route.onRequest = [first, ...hooks(route.onRequest)] as typeof route.onRequest;
@@ -129,6 +131,7 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
     try {
       const value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
       if (typeof value === 'string') return done(errors.badRequest('The request body must be a JSON object, not a string.'), undefined);
+      if (NUL_ESCAPE.test(text)) return done(errors.badRequest(NUL_MESSAGE), undefined);
       done(null, value);
     } catch (error) {
       const poisoned = /prototype|constructor/i.test((error as Error).message);
@@ -164,6 +167,19 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
   });
 
   return app;
+}
+
+/**
+ * U+0000 is refused wherever a client can send it (the URL, a JSON string): no id or value holds one,
+ * and PostgreSQL cannot store it in text, so it would otherwise get as far as the database.
+ */
+const NUL_MESSAGE = 'The request contains a NUL character (U+0000), which no identifier or value may hold.';
+/** `\u0000` as a JSON escape: preceded by an even number of backslashes (`\\u0000` is a backslash and text). */
+const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/;
+
+function nulIn(req: FastifyRequest): Error | undefined {
+  const url = req.url;
+  return url.includes('%00') || url.includes('\0') ? errors.badRequest(NUL_MESSAGE) : undefined;
 }
 
 function stampIds(req: FastifyRequest, reply: FastifyReply): void {
