@@ -159,11 +159,14 @@ export async function updateUser(trx: Trx, tenantId: string, id: string, patch: 
 }
 
 /** Soft delete: the user disappears from the directory, its mailbox is marked deleted, memberships end. */
-export async function deleteUser(core: Core, trx: Trx, tenantId: string, id: string): Promise<void> {
+/** Deletes a live user (its mailbox goes with it; backups stay); false when there is none (deleted meanwhile). */
+export async function deleteUser(core: Core, trx: Trx, tenantId: string, id: string): Promise<boolean> {
   const now = core.clock.now().toISOString();
-  await trx.updateTable('users').set({ deleted_at: now, account_enabled: 0 }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  const r = await trx.updateTable('users').set({ deleted_at: now, account_enabled: 0 }).where('tenant_id', '=', tenantId).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0) return false;
   await trx.updateTable('mailboxes').set({ deleted_at: now }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
   await trx.deleteFrom('group_members').where('tenant_id', '=', tenantId).where('member_id', '=', id).execute();
+  return true;
 }
 
 export async function findGroup(db: Kysely<DB>, tenantId: string, id: string): Promise<DirectoryGroup | undefined> {
@@ -200,14 +203,16 @@ export async function createGroup(core: Core, trx: Trx, tenantId: string, g: New
   return groupFromRow(row);
 }
 
-export async function addMembers(core: Core, trx: Trx, tenantId: string, groupId: string, memberIds: string[]): Promise<void> {
-  if (memberIds.length === 0) return;
+/** Adds members (those already in the group stay as they are); returns how many were added. */
+export async function addMembers(core: Core, trx: Trx, tenantId: string, groupId: string, memberIds: string[]): Promise<number> {
+  if (memberIds.length === 0) return 0;
   const now = core.clock.now().toISOString();
-  await trx
+  const r = await trx
     .insertInto('group_members')
     .values(memberIds.map((m) => ({ tenant_id: tenantId, group_id: groupId, member_id: m, added_at: now })))
     .onConflict((oc) => oc.columns(['tenant_id', 'group_id', 'member_id']).doNothing())
-    .execute();
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0);
 }
 
 /** Direct members that are live users. */

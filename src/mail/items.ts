@@ -491,10 +491,12 @@ export async function listFolders(db: Kysely<DB>, tenantId: string, mailboxId: s
 
 /**
  * Deletes a folder with everything beneath it (subfolders and their messages); each deleted item
- * is logged and emitted. Returns the number of messages deleted.
+ * is logged and emitted. Returns the number of messages deleted, or undefined when the folder is gone
+ * already (deleted meanwhile).
  */
-export async function deleteFolderTree(core: Core, trx: Trx, tenantId: string, mailboxId: string, folderId: string): Promise<number> {
+export async function deleteFolderTree(core: Core, trx: Trx, tenantId: string, mailboxId: string, folderId: string): Promise<number | undefined> {
   const all = await listFolders(trx, tenantId, mailboxId);
+  if (!all.some((f) => f.id === folderId)) return undefined;
   const children = new Map<string, string[]>();
   for (const f of all) if (f.parentFolderId) children.set(f.parentFolderId, [...(children.get(f.parentFolderId) ?? []), f.id]);
   const doomed: string[] = [];

@@ -8,7 +8,7 @@
  *   groupMemberIds(tenantId, groupId): Promise<string[]>                  — direct members that are live users
  *   listMailboxIds(tenantId): Promise<string[]>                            — live mailboxes (mailbox id == user id)
  *   mailboxExists(tenantId, mailboxId): Promise<boolean>                   — false once the user is deleted
- *   createUser(trx, tenantId, NewUser) / deleteUser(trx, tenantId, userId)
+ *   createUser(trx, tenantId, NewUser) / deleteUser(trx, tenantId, userId) — false when no live user
  *
  * Content (every write takes the `store.write` transaction first and is multi-row)
  *   putBlob(trx, data): Promise<sha256>;  putBlobs(trx, data[]): Promise<sha256[]>
@@ -63,7 +63,7 @@ export interface MailService {
   listMailboxIds(tenantId: string): Promise<string[]>;
   mailboxExists(tenantId: string, mailboxId: string): Promise<boolean>;
   createUser(trx: Trx, tenantId: string, user: directory.NewUser): Promise<DirectoryUser>;
-  deleteUser(trx: Trx, tenantId: string, userId: string): Promise<void>;
+  deleteUser(trx: Trx, tenantId: string, userId: string): Promise<boolean>;
 
   putBlob(trx: Trx, data: Buffer): Promise<string>;
   putBlobs(trx: Trx, data: Buffer[]): Promise<string[]>;

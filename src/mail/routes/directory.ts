@@ -236,7 +236,8 @@ export function directoryRoutes(app: FastifyInstance, core: Core): void {
   app.delete('/users/:userId', { config: { op: 'users.write' } }, async (req, reply) => {
     const g = graphOf(req);
     const user = await liveUser(core, req);
-    await core.store.write((trx) => dir.deleteUser(core, trx, g.tenantId, user.id));
+    // Deleted meanwhile by another request: that one answered 204.
+    if (!(await core.store.write((trx) => dir.deleteUser(core, trx, g.tenantId, user.id)))) userNotFound((req.params as { userId: string }).userId);
     return reply.code(204).send();
   });
 
@@ -365,9 +366,10 @@ export function directoryRoutes(app: FastifyInstance, core: Core): void {
     const u = await dir.findUser(db, g.tenantId, id);
     const isUser = !!u && !u.deleted;
     if (!isUser && (!(await dir.findGroup(db, g.tenantId, id)) || id === group.id)) userNotFound(id);
-    const existing = await db.selectFrom('group_members').select('member_id').where('tenant_id', '=', g.tenantId).where('group_id', '=', group.id).where('member_id', '=', id).executeTakeFirst();
-    if (existing) throw errors.requestBadRequest(`One or more added object references already exist for the following modified properties: 'members'.`);
-    await core.store.write((trx) => dir.addMembers(core, trx, g.tenantId, group.id, [id]));
+    // Decided in the write, so of two concurrent adds one is 204 and the other 400.
+    if ((await core.store.write((trx) => dir.addMembers(core, trx, g.tenantId, group.id, [id]))) === 0) {
+      throw errors.requestBadRequest(`One or more added object references already exist for the following modified properties: 'members'.`);
+    }
     return reply.code(204).send();
   });
 

@@ -1,6 +1,8 @@
 /** `/users/{id}/mailFolders` (with childFolders) and the delta queries of folders and of a folder's messages. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sql } from 'kysely';
 import type { Core } from '../../core.js';
+import type { Trx } from '../../store/store.js';
 import { errors } from '../../http/errors.js';
 import { contextUrl, graphOf, sendCollection, sendEntity, type GraphRequest } from '../../http/context.js';
 import { normalizeQuery, orderSql, parseCollectionQuery, parseSelect, rejectUnsupported, type CollectionSpec } from '../../http/odata.js';
@@ -40,9 +42,20 @@ function checkDisplayName(v: unknown): string {
   return v;
 }
 
-async function siblingNameTaken(core: Core, mb: MailboxRef, parentId: string, name: string, exceptId?: string): Promise<boolean> {
-  const rows = await core.store.db.selectFrom('folders').select(['id', 'display_name']).where('tenant_id', '=', mb.tenantId).where('mailbox_id', '=', mb.mailboxId).where('parent_id', '=', parentId).execute();
-  return rows.some((r) => r.id !== exceptId && r.display_name.toLowerCase() === name.toLowerCase());
+/**
+ * Inside the write that names a folder `name` under `parentId`: the parent (and the folder renamed,
+ * `exceptId`) still exist, and no other child has the name (409 ErrorFolderExists). Checked in the write, so concurrent creates cannot both
+ * pass; on PostgreSQL the mailbox's folder names are locked for the transaction first.
+ */
+async function checkFolderName(core: Core, trx: Trx, mb: MailboxRef, parentId: string, name: string, exceptId?: string): Promise<void> {
+  if (core.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`folders/${mb.tenantId}/${mb.mailboxId}`}))`.execute(trx);
+  const rows = await trx.selectFrom('folders').select(['id', 'parent_id', 'display_name']).where('tenant_id', '=', mb.tenantId).where('mailbox_id', '=', mb.mailboxId)
+    .where((eb) => eb.or([eb('parent_id', '=', parentId), eb('id', '=', parentId)])).execute();
+  const gone = !rows.some((r) => r.id === parentId) || (exceptId !== undefined && !rows.some((r) => r.id === exceptId));
+  if (gone) throw errors.errorItemNotFound('The specified object was not found in the store.');
+  if (rows.some((r) => r.parent_id === parentId && r.id !== exceptId && r.display_name.toLowerCase() === name.toLowerCase())) {
+    throw errors.errorFolderExists('A folder with the specified name already exists.');
+  }
 }
 
 export function folderRoutes(app: FastifyInstance, core: Core): void {
@@ -69,13 +82,13 @@ export function folderRoutes(app: FastifyInstance, core: Core): void {
     }
     const displayName = checkDisplayName(body.displayName);
     if (body.isHidden !== undefined && typeof body.isHidden !== 'boolean') throw errors.errorInvalidRequest(`The property 'isHidden' must be a boolean.`);
-    if (await siblingNameTaken(core, mb, parent.id, displayName)) throw errors.errorFolderExists('A folder with the specified name already exists.');
     const now = core.clock.now().toISOString();
-    const [f] = await core.store.write((trx) =>
-      items.upsertFolders(core, trx, mb.tenantId, mb.mailboxId, [
+    const [f] = await core.store.write(async (trx) => {
+      await checkFolderName(core, trx, mb, parent.id, displayName);
+      return items.upsertFolders(core, trx, mb.tenantId, mb.mailboxId, [
         { id: newItemId('folder'), displayName, parentFolderId: parent.id, wellKnownName: null, isHidden: body.isHidden === true, createdDateTime: now },
-      ]),
-    );
+      ]);
+    });
     const [w] = await wireFolders(core, mb, [f]);
     return sendEntity(reply, g, { type: 'mailFolder', value: w, context: `${mb.contextPrefix}/mailFolders/$entity`, status: 201, location: `users/${mb.mailboxId}/mailFolders/${f.id}` });
   };
@@ -114,8 +127,11 @@ export function folderRoutes(app: FastifyInstance, core: Core): void {
     if (body.displayName !== undefined) {
       const displayName = checkDisplayName(body.displayName);
       if (f.wellKnownName === 'msgfolderroot') throw errors.errorAccessDenied('The root folder cannot be renamed.');
-      if (f.parentFolderId && (await siblingNameTaken(core, mb, f.parentFolderId, displayName, f.id))) throw errors.errorFolderExists('A folder with the specified name already exists.');
-      [updated] = await core.store.write((trx) => items.upsertFolders(core, trx, mb.tenantId, mb.mailboxId, [{ ...f, displayName }]));
+      const parentId = f.parentFolderId;
+      [updated] = await core.store.write(async (trx) => {
+        if (parentId) await checkFolderName(core, trx, mb, parentId, displayName, f.id);
+        return items.upsertFolders(core, trx, mb.tenantId, mb.mailboxId, [{ ...f, displayName }]);
+      });
     }
     const [w] = await wireFolders(core, mb, [updated]);
     return sendEntity(reply, g, { type: 'mailFolder', value: w, context: `${mb.contextPrefix}/mailFolders/$entity` });
@@ -125,7 +141,9 @@ export function folderRoutes(app: FastifyInstance, core: Core): void {
     const mb = await mailbox();
     const f = await resolveFolder(db, mb, (req.params as { folderId: string }).folderId);
     if (f.wellKnownName) throw errors.errorDeleteDistinguishedFolder('Distinguished folders cannot be deleted.');
-    await core.store.write((trx) => items.deleteFolderTree(core, trx, mb.tenantId, mb.mailboxId, f.id));
+    const deleted = await core.store.write((trx) => items.deleteFolderTree(core, trx, mb.tenantId, mb.mailboxId, f.id));
+    // Deleted meanwhile by another request (or with its parent): that one answered 204.
+    if (deleted === undefined) throw errors.errorItemNotFound('The specified object was not found in the store.');
     return reply.code(204).send();
   }, core);
 

@@ -201,7 +201,9 @@ export function messageRoutes(app: FastifyInstance, core: Core): void {
 
   const remove = async (req: FastifyRequest, reply: FastifyReply, mb: MailboxRef) => {
     const m = await loadMessage(core, mb, req);
-    await core.store.write((trx) => items.deleteMessages(core, trx, mb.tenantId, mb.mailboxId, [m.id]));
+    const gone = await core.store.write((trx) => items.deleteMessages(core, trx, mb.tenantId, mb.mailboxId, [m.id]));
+    // Deleted meanwhile by another request: that one answered 204.
+    if (gone.length === 0) throw errors.errorItemNotFound('The specified object was not found in the store.');
     return reply.code(204).send();
   };
 
