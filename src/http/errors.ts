@@ -116,6 +116,7 @@ export const errors = {
   errorInvalidIdMalformed: e(400, 'ErrorInvalidIdMalformed'),
   errorAccessDenied: e(403, 'ErrorAccessDenied'),
   errorFolderExists: e(409, 'ErrorFolderExists'),
+  errorIrresolvableConflict: e(409, 'ErrorIrresolvableConflict'),
   errorDeleteDistinguishedFolder: e(400, 'ErrorDeleteDistinguishedFolder'),
   errorInvalidPropertyUpdateSentMessage: e(400, 'ErrorInvalidPropertyUpdateSentMessage'),
   errorMimeContentInvalidBase64String: e(400, 'ErrorMimeContentInvalidBase64String'),

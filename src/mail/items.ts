@@ -4,7 +4,7 @@
  * `core.events.mailChanged` with a complete snapshot (the vault's capture). Writes are multi-row
  * so that bulk callers (import, the restore engine) stay fast.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Core, MailChange } from '../core.js';
 import type { Trx } from '../store/store.js';
 import type { DB, FolderTable, MessageTable } from '../store/schema.js';
@@ -190,6 +190,7 @@ async function existingOf(trx: Trx, tenantId: string, mailboxId: string, ids: st
  */
 export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mailboxId: string, items: MessageRecord[], o: { fresh?: boolean } = {}): Promise<MessageRecord[]> {
   if (items.length === 0) return [];
+  await expectFolders(core, trx, tenantId, mailboxId, items.map((m) => m.folderId));
   const now = core.clock.now().toISOString();
   const seq = await nextSeq(trx, tenantId, mailboxId);
   const ids = items.map((m) => m.id);
@@ -269,6 +270,48 @@ export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mai
   return stored;
 }
 
+/** A message read before its write changed (or went) meanwhile: read it again and redo the change. */
+export class StaleMessage extends Error {
+  constructor(readonly id: string) {
+    super(`the message ${id} changed since it was read`);
+  }
+}
+
+/** A write names a folder that no longer exists (deleted meanwhile). */
+export class FolderGone extends Error {
+  constructor(readonly id: string) {
+    super(`the folder ${id} does not exist`);
+  }
+}
+
+/**
+ * Inside the write that changes a message read before it: the message is still as read (its
+ * changeKey), else StaleMessage. On PostgreSQL the row is locked for the transaction, so of two
+ * concurrent changes the second sees the first's result.
+ */
+export async function expectUnchanged(core: Core, trx: Trx, tenantId: string, mailboxId: string, m: Pick<MessageRecord, 'id' | 'props'>): Promise<void> {
+  const lock = core.store.dialect === 'postgres' ? sql` for update` : sql``;
+  const r = await sql<{ change_key: string }>`select change_key from messages where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and id = ${m.id}${lock}`.execute(trx);
+  if (r.rows[0]?.change_key !== m.props.changeKey) throw new StaleMessage(m.id);
+}
+
+/**
+ * Inside a write that puts messages into folders: every folder exists, else FolderGone (a message in
+ * a deleted folder would be lost from view). On PostgreSQL the folders are share-locked for the
+ * transaction, so a concurrent deleteFolderTree waits for it and then deletes the messages too.
+ */
+async function expectFolders(core: Core, trx: Trx, tenantId: string, mailboxId: string, folderIds: Iterable<string>): Promise<void> {
+  const ids = [...new Set(folderIds)];
+  const lock = core.store.dialect === 'postgres' ? sql` for share` : sql``;
+  for (const part of chunks(ids, 900)) {
+    const r = await sql<{ id: string }>`select id from folders where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and id in (${sql.join(part)})${lock}`.execute(trx);
+    if (r.rows.length !== part.length) {
+      const found = new Set(r.rows.map((x) => x.id));
+      throw new FolderGone(part.find((id) => !found.has(id))!);
+    }
+  }
+}
+
 /** A message written back from a snapshot text the database already holds (the restore engine: a vault version's). */
 export interface StoredMessage {
   id: string;
@@ -330,6 +373,7 @@ export async function upsertStoredMessages(core: Core, trx: Trx, tenantId: strin
     spec = { table: 'messages', columns: STORED_COLUMNS, tail: UPSERT_MESSAGES[0].tail, from: { into: MESSAGE_COLUMNS, select: (dialect) => storedSelect(dialect, texts) } };
     storedUpserts.set(texts, spec);
   }
+  await expectFolders(core, trx, tenantId, mailboxId, items.map((m) => m.folderId));
   const now = core.clock.now().toISOString();
   const seq = await nextSeq(trx, tenantId, mailboxId);
   const before = await existingOf(trx, tenantId, mailboxId, items.map((m) => m.id));
@@ -495,6 +539,9 @@ export async function listFolders(db: Kysely<DB>, tenantId: string, mailboxId: s
  * already (deleted meanwhile).
  */
 export async function deleteFolderTree(core: Core, trx: Trx, tenantId: string, mailboxId: string, folderId: string): Promise<number | undefined> {
+  // On PostgreSQL the mailbox's folders are locked first: a write putting messages into one of them
+  // (expectFolders) finishes before the messages are listed here, or waits and finds the folder gone.
+  if (core.store.dialect === 'postgres') await sql`select id from folders where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} for update`.execute(trx);
   const all = await listFolders(trx, tenantId, mailboxId);
   if (!all.some((f) => f.id === folderId)) return undefined;
   const children = new Map<string, string[]>();

@@ -13,7 +13,7 @@ import type { DB } from '../../store/schema.js';
 import { findUser } from '../directory.js';
 import { isPlausibleId } from '../ids.js';
 import { WELL_KNOWN_FOLDERS, type DirectoryGroup, type DirectoryUser, type FolderRecord, type MessageRecord } from '../model.js';
-import { folderFromRow } from '../items.js';
+import { FolderGone, StaleMessage, folderFromRow } from '../items.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT';
 
@@ -37,10 +37,25 @@ export function mailboxRoute(
   extra: { acceptsText?: boolean } = {},
 ): void {
   for (const base of ['/users/:userId', '/me']) {
-    const h: RouteHandlerMethod = async (req, reply) => handler(req, reply, () => resolveMailbox(core, req));
+    const h: RouteHandlerMethod = async (req, reply) => {
+      // A change to a message read before its write is made again from a fresh read when another
+      // request changed the message in between (StaleMessage is thrown before anything is written).
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await handler(req, reply, () => resolveMailbox(core, req));
+        } catch (error) {
+          if (error instanceof FolderGone) itemNotFound();
+          if (!(error instanceof StaleMessage)) throw error;
+          if (attempt >= STALE_ATTEMPTS) throw errors.errorIrresolvableConflict('The message was changed by other requests at the same time; try again.');
+        }
+      }
+    };
     app.route({ method, url: base + path, config: { op, ...extra }, handler: h });
   }
 }
+
+/** How often a change to a message is made again before it gives up with 409 ErrorIrresolvableConflict. */
+const STALE_ATTEMPTS = 8;
 
 export async function resolveMailbox(core: Core, req: FastifyRequest): Promise<MailboxRef> {
   const g = graphOf(req);

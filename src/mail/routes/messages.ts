@@ -193,6 +193,7 @@ export function messageRoutes(app: FastifyInstance, core: Core): void {
     let mime: Buffer | undefined;
     if (result.recompose) mime = await mimeFor(result.snapshot, { body: result.content!.body, attachments: content.attachments });
     const [stored] = await core.store.write(async (trx) => {
+      await items.expectUnchanged(core, trx, mb.tenantId, mb.mailboxId, m);
       const sha = mime ? (await items.putBlobs(trx, core.clock.now().toISOString(), [mime]))[0] : m.mimeSha256;
       return items.upsertMessages(core, trx, mb.tenantId, mb.mailboxId, [{ id: m.id, folderId: m.folderId, props: result.snapshot, mimeSha256: sha }]);
     });
@@ -215,11 +216,13 @@ export function messageRoutes(app: FastifyInstance, core: Core): void {
     if (typeof body.destinationId !== 'string' || body.destinationId === '') throw errors.errorInvalidRequest(`The parameter 'destinationId' is required.`);
     const dest = await resolveFolder(db, mb, body.destinationId);
     const now = core.clock.now().toISOString();
-    const [stored] = await core.store.write((trx) =>
-      items.upsertMessages(core, trx, mb.tenantId, mb.mailboxId, [
+    const [stored] = await core.store.write(async (trx) => {
+      // A move changes the message; a copy only reads it (a copy of what was read is a true copy).
+      if (!copy) await items.expectUnchanged(core, trx, mb.tenantId, mb.mailboxId, m);
+      return items.upsertMessages(core, trx, mb.tenantId, mb.mailboxId, [
         copy ? { id: newItemId('message'), folderId: dest.id, props: { ...m.props, createdDateTime: now }, mimeSha256: m.mimeSha256 } : { ...m, folderId: dest.id },
-      ]),
-    );
+      ]);
+    });
     return sendEntity(reply, g, { type: 'message', value: messageWire(stored, await bodyFor(core, stored, false)), context: `${mb.contextPrefix}/messages/$entity`, status: 201 });
   };
 
@@ -260,6 +263,7 @@ export function messageRoutes(app: FastifyInstance, core: Core): void {
     const props = { ...m.props, hasAttachments: attachments.some((a) => !a.isInline) };
     const mime = await mimeFor(props, { body, attachments });
     return core.store.write(async (trx) => {
+      await items.expectUnchanged(core, trx, mb.tenantId, mb.mailboxId, m);
       const [sha] = await items.putBlobs(trx, core.clock.now().toISOString(), [mime]);
       return (await items.upsertMessages(core, trx, mb.tenantId, mb.mailboxId, [{ id: m.id, folderId: m.folderId, props, mimeSha256: sha }]))[0];
     });
