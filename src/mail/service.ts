@@ -19,7 +19,7 @@
  *   wellKnownFolderId(tenantId, mailboxId, name, trx?): Promise<string | undefined>
  *   upsertMessages(trx, tenantId, mailboxId, MessageRecord[]): Promise<MessageRecord[]>
  *       creates or overwrites by id from the snapshot (dates, internetMessageId, content kept;
- *       changeKey and lastModifiedDateTime new)
+ *       changeKey and lastModifiedDateTime new); FolderGone (items.ts) when a folder named does not exist
  *   upsertStoredMessages(trx, tenantId, mailboxId, StoredMessage[], StoredTexts): Promise<void>
  *       the same from snapshot texts the database holds (a restore: vault versions), never read here
  *   deleteMessages(trx, tenantId, mailboxId, ids): Promise<string[]>  — the ids that existed
