@@ -158,8 +158,10 @@ export async function updateUser(trx: Trx, tenantId: string, id: string, patch: 
   await checkAddresses(trx, tenantId, [patch.upn_key, patch.mail_key], id);
 }
 
-/** Soft delete: the user disappears from the directory, its mailbox is marked deleted, memberships end. */
-/** Deletes a live user (its mailbox goes with it; backups stay); false when there is none (deleted meanwhile). */
+/**
+ * Soft delete of a live user: it disappears from the directory, its mailbox is marked deleted (its
+ * backups stay), its memberships end. False when there is no live user (deleted meanwhile).
+ */
 export async function deleteUser(core: Core, trx: Trx, tenantId: string, id: string): Promise<boolean> {
   const now = core.clock.now().toISOString();
   const r = await trx.updateTable('users').set({ deleted_at: now, account_enabled: 0 }).where('tenant_id', '=', tenantId).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();

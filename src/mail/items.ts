@@ -164,20 +164,20 @@ function withoutWriteFields(p: MessageSnapshot): MessageSnapshot {
 interface Existing {
   folder_id: string;
   received_at: string;
+  change_key: string;
 }
 
-/** What the upsert needs to know of the messages among `ids` that exist. */
-async function existingOf(trx: Trx, tenantId: string, mailboxId: string, ids: string[]): Promise<Map<string, Existing>> {
+/** What the upsert needs to know of the messages among `ids` that exist; `lock`: for the transaction (PostgreSQL). */
+async function existingOf(trx: Trx, tenantId: string, mailboxId: string, ids: string[], lock = false): Promise<Map<string, Existing>> {
   const out = new Map<string, Existing>();
   for (const part of chunks(ids, 900)) {
-    const rows = await trx
+    const q = trx
       .selectFrom('messages')
-      .select(['id', 'folder_id', 'received_at'])
+      .select(['id', 'folder_id', 'received_at', 'change_key'])
       .where('tenant_id', '=', tenantId)
       .where('mailbox_id', '=', mailboxId)
-      .where('id', 'in', part)
-      .execute();
-    for (const r of rows) out.set(r.id, r);
+      .where('id', 'in', part);
+    for (const r of await (lock ? q.forUpdate() : q).execute()) out.set(r.id, r);
   }
   return out;
 }
@@ -186,15 +186,25 @@ async function existingOf(trx: Trx, tenantId: string, mailboxId: string, ids: st
  * Creates or overwrites messages by id from complete snapshots (the folder must exist). Each gets a
  * new changeKey and lastModifiedDateTime; everything else (dates, internetMessageId, content) is
  * taken from the snapshot. Returns the records as stored. `fresh`: the ids were made just now
- * (import), so none can exist yet.
+ * (import), so none can exist yet. `asRead`: the records change messages read before this write, and
+ * each must still be as read (its snapshot's changeKey), else StaleMessage; on PostgreSQL the rows are
+ * locked for the transaction, so of two concurrent changes the second sees the first's result.
  */
-export async function upsertMessages(core: Core, trx: Trx, tenantId: string, mailboxId: string, items: MessageRecord[], o: { fresh?: boolean } = {}): Promise<MessageRecord[]> {
+export async function upsertMessages(
+  core: Core,
+  trx: Trx,
+  tenantId: string,
+  mailboxId: string,
+  items: MessageRecord[],
+  o: { fresh?: boolean; asRead?: boolean } = {},
+): Promise<MessageRecord[]> {
   if (items.length === 0) return [];
   await expectFolders(core, trx, tenantId, mailboxId, items.map((m) => m.folderId));
+  const ids = items.map((m) => m.id);
+  const before = o.fresh ? undefined : await existingOf(trx, tenantId, mailboxId, ids, o.asRead && core.store.dialect === 'postgres');
+  if (o.asRead) for (const m of items) if (before!.get(m.id)?.change_key !== m.props.changeKey) throw new StaleMessage(m.id);
   const now = core.clock.now().toISOString();
   const seq = await nextSeq(trx, tenantId, mailboxId);
-  const ids = items.map((m) => m.id);
-  const before = o.fresh ? undefined : await existingOf(trx, tenantId, mailboxId, ids);
   // the lean variants rely on the values read above: an id twice in one call takes the full upsert
   const distinct = before !== undefined && new Set(ids).size === ids.length;
   const lean = distinct && before.size > 0;
@@ -282,17 +292,6 @@ export class FolderGone extends Error {
   constructor(readonly id: string) {
     super(`the folder ${id} does not exist`);
   }
-}
-
-/**
- * Inside the write that changes a message read before it: the message is still as read (its
- * changeKey), else StaleMessage. On PostgreSQL the row is locked for the transaction, so of two
- * concurrent changes the second sees the first's result.
- */
-export async function expectUnchanged(core: Core, trx: Trx, tenantId: string, mailboxId: string, m: Pick<MessageRecord, 'id' | 'props'>): Promise<void> {
-  const lock = core.store.dialect === 'postgres' ? sql` for update` : sql``;
-  const r = await sql<{ change_key: string }>`select change_key from messages where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and id = ${m.id}${lock}`.execute(trx);
-  if (r.rows[0]?.change_key !== m.props.changeKey) throw new StaleMessage(m.id);
 }
 
 /**

@@ -51,22 +51,21 @@ export interface PatchResult {
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Session ids are GUIDs; anything else is 400 InvalidRestoreSessionId rather than a lookup. */
-export function sessionIdOf(raw: string): string {
+/** An id from the URI, a GUID (lower-cased); anything else is `invalid` (a 400) rather than a lookup. */
+function guidOf(raw: string, invalid: (message: string) => Error, what: string): string {
   const id = raw.trim();
-  if (!GUID.test(id)) throw errors.invalidRestoreSessionId(`'${raw}' is not a valid restore session id.`);
+  if (!GUID.test(id)) throw invalid(`'${raw}' is not a valid ${what}.`);
   return id.toLowerCase();
 }
+
+/** Session ids are GUIDs; anything else is 400 InvalidRestoreSessionId. */
+export const sessionIdOf = (raw: string): string => guidOf(raw, errors.invalidRestoreSessionId, 'restore session id');
 
 /**
  * On the bulk request endpoints an id in the URI (the session's or the request's) that is not a GUID
  * is 400 InvalidBulkRestoreArtifactId, the error table's "bad GUID in URI".
  */
-export function bulkIdOf(raw: string): string {
-  const id = raw.trim();
-  if (!GUID.test(id)) throw errors.invalidBulkRestoreArtifactId(`'${raw}' is not a valid id.`);
-  return id.toLowerCase();
-}
+export const bulkIdOf = (raw: string): string => guidOf(raw, errors.invalidBulkRestoreArtifactId, 'id');
 
 /** A session's row as `findSession` finds it. */
 export interface FoundSession {
@@ -181,7 +180,6 @@ export class RestoreSessionsService {
    */
   private async resolveArtifacts(tenantId: string, inputs: ArtifactInput[]): Promise<ResolvedArtifact[]> {
     if (inputs.length === 0) return [];
-    checkArtifacts(inputs, []);
     const vault = vaultOf(this.core);
     const points = new Map<string, RestorePoint>();
     for (const rpId of new Set(inputs.map((a) => a.restorePointId))) {

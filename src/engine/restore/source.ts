@@ -15,6 +15,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '../../store/schema.js';
 import { pgJsonb } from '../../mail/items.js';
+import { latestVersions, versionProps } from '../../vault/latest.js';
 import type { Trx } from '../../store/store.js';
 
 export interface SourceRow {
@@ -102,35 +103,36 @@ async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: stri
   return r.rows;
 }
 
-/** Each message's latest version at `at`, for the next `limit` messages after item `after`, in item order. */
-function latestAfter(tenantId: string, mailboxId: string, at: string, after: string | null, limit: number): RawBuilder<unknown> {
-  // Every id is after '': the bound keeps even the first page on the item index (streamed up to the limit).
+/**
+ * Each message's latest version at `at`: of the given messages, or of the next `limit` messages after
+ * item `after` in item order. Every id is after '': the bound keeps even the first page on the item
+ * index (streamed up to the limit).
+ */
+function latestOf(tenantId: string, mailboxId: string, at: string, which: { ids: string[] } | { after: string | null; limit: number }): RawBuilder<unknown> {
+  const scope =
+    'ids' in which
+      ? sql`and item_id in (${sql.join(which.ids)}) group by item_id`
+      : sql`and item_id > ${which.after ?? ''} group by item_id order by item_id limit ${which.limit}`;
   return sql`
     select item_id, max(seq) as seq from vault_versions
-    where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and item_kind = 'message' and at <= ${at} and item_id > ${after ?? ''}
-    group by item_id order by item_id limit ${limit}`;
+    where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and item_kind = 'message' and at <= ${at} ${scope}`;
 }
 
 /** The next page of the whole mailbox at `at`, after item `after`. */
 export function mailboxPage(trx: Trx, dialect: string, tenantId: string, mailboxId: string, at: string, after: string | null, limit: number): Promise<SourceRow[]> {
-  return page(trx, dialect, tenantId, mailboxId, latestAfter(tenantId, mailboxId, at, after, limit));
+  return page(trx, dialect, tenantId, mailboxId, latestOf(tenantId, mailboxId, at, { after, limit }));
 }
 
 /** The item ids of the page mailboxPage reads, without reading their versions. */
 export async function mailboxPageIds(trx: Trx, tenantId: string, mailboxId: string, at: string, after: string | null, limit: number): Promise<string[]> {
-  const r = await sql<{ item_id: string }>`select l.item_id from (${latestAfter(tenantId, mailboxId, at, after, limit)}) l order by l.item_id`.execute(trx);
+  const r = await sql<{ item_id: string }>`select l.item_id from (${latestOf(tenantId, mailboxId, at, { after, limit })}) l order by l.item_id`.execute(trx);
   return r.rows.map((row) => row.item_id);
 }
 
 /** The given messages at `at` (those that existed then). */
 export function itemsPage(trx: Trx, dialect: string, tenantId: string, mailboxId: string, at: string, ids: string[]): Promise<SourceRow[]> {
   if (ids.length === 0) return Promise.resolve([]);
-  const latest = sql`
-    select item_id, max(seq) as seq from vault_versions
-    where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and item_kind = 'message' and at <= ${at}
-      and item_id in (${sql.join(ids)})
-    group by item_id`;
-  return page(trx, dialect, tenantId, mailboxId, latest);
+  return page(trx, dialect, tenantId, mailboxId, latestOf(tenantId, mailboxId, at, { ids }));
 }
 
 export interface FolderAt {
@@ -143,18 +145,14 @@ export interface FolderAt {
 
 /**
  * The folders of the mailbox at `at`: each folder's latest version at or before `at`, unless a delete.
- * Only folder versions are read, so no message snapshot is read or parsed to learn the folder tree.
+ * Only folder versions are read, so no message snapshot is read or parsed to learn the folder tree;
+ * the texts come back unparsed, so that one unreadable folder does not stop the restore.
  */
 export async function folderVersionsAt(db: Kysely<DB>, tenantId: string, mailboxId: string, at: string): Promise<FolderAt[]> {
-  const r = await sql<FolderAt & { op: string }>`
-    select v.item_id as id, v.folder_id as "parentId", v.op, coalesce(v.props, s.props) as props
-    from (
-      select item_id, max(seq) as seq from vault_versions
-      where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and item_kind = 'folder' and at <= ${at}
-      group by item_id) l
-    join vault_versions v on v.seq = l.seq
-    left join vault_versions s on s.seq = v.props_seq`.execute(db);
-  return r.rows.filter((f) => f.op === 'upsert').map(({ id, parentId, props }) => ({ id, parentId, props }));
+  return latestVersions(db, tenantId, mailboxId, { itemKind: 'folder', at })
+    .select(['v.item_id as id', 'v.folder_id as parentId', versionProps('v').as('props')])
+    .where('v.op', '=', 'upsert')
+    .execute();
 }
 
 /** The next page of item ids a granular search matched at a restore point, after item `after`. */

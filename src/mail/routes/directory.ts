@@ -83,11 +83,11 @@ function mailValue(body: Record<string, unknown>): string | null | undefined {
   return v;
 }
 
-function addressTaken(): never {
+function refuseTakenAddress(): never {
   throw errors.requestBadRequest('Another object with the same value for property proxyAddresses already exists.');
 }
 
-function idTaken(): never {
+function refuseTakenId(): never {
   throw errors.requestBadRequest('Another object with the same value for property id already exists.');
 }
 
@@ -188,8 +188,8 @@ export function directoryRoutes(app: FastifyInstance, core: Core): void {
         }),
       );
     } catch (e) {
-      if (e instanceof dir.IdTakenError) idTaken();
-      if (e instanceof dir.AddressTakenError) addressTaken();
+      if (e instanceof dir.IdTakenError) refuseTakenId();
+      if (e instanceof dir.AddressTakenError) refuseTakenAddress();
       if (e instanceof dir.UpnTakenError || /unique|constraint/i.test((e as Error).message)) {
         throw errors.requestBadRequest('Another object with the same value for property userPrincipalName already exists.');
       }
@@ -226,7 +226,7 @@ export function directoryRoutes(app: FastifyInstance, core: Core): void {
     try {
       if (Object.keys(patch).length > 0) await core.store.write((trx) => dir.updateUser(trx, g.tenantId, user.id, patch));
     } catch (e) {
-      if (e instanceof dir.AddressTakenError) addressTaken();
+      if (e instanceof dir.AddressTakenError) refuseTakenAddress();
       if (/unique|constraint/i.test((e as Error).message)) throw errors.requestBadRequest('Another object with the same value for property userPrincipalName already exists.');
       throw e;
     }
@@ -295,7 +295,7 @@ export function directoryRoutes(app: FastifyInstance, core: Core): void {
       await dir.addMembers(core, trx, g.tenantId, created.id, memberIds);
       return created;
     }).catch((e) => {
-      if (e instanceof dir.IdTakenError) idTaken();
+      if (e instanceof dir.IdTakenError) refuseTakenId();
       throw e;
     });
     return sendEntity(reply, g, { type: 'group', value: groupWire(group), context: 'groups/$entity', status: 201, location: `groups/${group.id}` });

@@ -11,7 +11,7 @@ import { newItemId } from '../ids.js';
 import { changedItemIds, decodeToken, encodeToken, logEnd, type DeltaPosition } from '../delta.js';
 import { folderFromRow } from '../items.js';
 import type { FolderRecord } from '../model.js';
-import { folderCounts, folderWire, mailboxRoute, messageWire, objectBody, resolveFolder, MESSAGE_SELECTABLE, type MailboxRef } from './common.js';
+import { folderCounts, folderWire, itemNotFound, mailboxRoute, messageWire, objectBody, resolveFolder, MESSAGE_SELECTABLE, type MailboxRef } from './common.js';
 import { bodyFor } from './messages.js';
 
 const FOLDER_SELECTABLE = ['id', 'displayName', 'parentFolderId', 'childFolderCount', 'unreadItemCount', 'totalItemCount', 'sizeInBytes', 'isHidden'];
@@ -52,7 +52,7 @@ async function checkFolderName(core: Core, trx: Trx, mb: MailboxRef, parentId: s
   const rows = await trx.selectFrom('folders').select(['id', 'parent_id', 'display_name']).where('tenant_id', '=', mb.tenantId).where('mailbox_id', '=', mb.mailboxId)
     .where((eb) => eb.or([eb('parent_id', '=', parentId), eb('id', '=', parentId)])).execute();
   const gone = !rows.some((r) => r.id === parentId) || (exceptId !== undefined && !rows.some((r) => r.id === exceptId));
-  if (gone) throw errors.errorItemNotFound('The specified object was not found in the store.');
+  if (gone) itemNotFound();
   if (rows.some((r) => r.parent_id === parentId && r.id !== exceptId && r.display_name.toLowerCase() === name.toLowerCase())) {
     throw errors.errorFolderExists('A folder with the specified name already exists.');
   }
@@ -143,7 +143,7 @@ export function folderRoutes(app: FastifyInstance, core: Core): void {
     if (f.wellKnownName) throw errors.errorDeleteDistinguishedFolder('Distinguished folders cannot be deleted.');
     const deleted = await core.store.write((trx) => items.deleteFolderTree(core, trx, mb.tenantId, mb.mailboxId, f.id));
     // Deleted meanwhile by another request (or with its parent): that one answered 204.
-    if (deleted === undefined) throw errors.errorItemNotFound('The specified object was not found in the store.');
+    if (deleted === undefined) itemNotFound();
     return reply.code(204).send();
   }, core);
 

@@ -193,9 +193,8 @@ export function messageRoutes(app: FastifyInstance, core: Core): void {
     let mime: Buffer | undefined;
     if (result.recompose) mime = await mimeFor(result.snapshot, { body: result.content!.body, attachments: content.attachments });
     const [stored] = await core.store.write(async (trx) => {
-      await items.expectUnchanged(core, trx, mb.tenantId, mb.mailboxId, m);
       const sha = mime ? (await items.putBlobs(trx, core.clock.now().toISOString(), [mime]))[0] : m.mimeSha256;
-      return items.upsertMessages(core, trx, mb.tenantId, mb.mailboxId, [{ id: m.id, folderId: m.folderId, props: result.snapshot, mimeSha256: sha }]);
+      return items.upsertMessages(core, trx, mb.tenantId, mb.mailboxId, [{ id: m.id, folderId: m.folderId, props: result.snapshot, mimeSha256: sha }], { asRead: true });
     });
     return sendEntity(reply, g, { type: 'message', value: messageWire(stored, await bodyFor(core, stored, false)), context: `${mb.contextPrefix}/messages/$entity` });
   };
@@ -204,7 +203,7 @@ export function messageRoutes(app: FastifyInstance, core: Core): void {
     const m = await loadMessage(core, mb, req);
     const gone = await core.store.write((trx) => items.deleteMessages(core, trx, mb.tenantId, mb.mailboxId, [m.id]));
     // Deleted meanwhile by another request: that one answered 204.
-    if (gone.length === 0) throw errors.errorItemNotFound('The specified object was not found in the store.');
+    if (gone.length === 0) itemNotFound();
     return reply.code(204).send();
   };
 
@@ -216,13 +215,12 @@ export function messageRoutes(app: FastifyInstance, core: Core): void {
     if (typeof body.destinationId !== 'string' || body.destinationId === '') throw errors.errorInvalidRequest(`The parameter 'destinationId' is required.`);
     const dest = await resolveFolder(db, mb, body.destinationId);
     const now = core.clock.now().toISOString();
-    const [stored] = await core.store.write(async (trx) => {
-      // A move changes the message; a copy only reads it (a copy of what was read is a true copy).
-      if (!copy) await items.expectUnchanged(core, trx, mb.tenantId, mb.mailboxId, m);
-      return items.upsertMessages(core, trx, mb.tenantId, mb.mailboxId, [
-        copy ? { id: newItemId('message'), folderId: dest.id, props: { ...m.props, createdDateTime: now }, mimeSha256: m.mimeSha256 } : { ...m, folderId: dest.id },
-      ]);
-    });
+    // A move changes the message as read; a copy only reads it (a copy of what was read is a true copy).
+    const [stored] = await core.store.write((trx) =>
+      copy
+        ? items.upsertMessages(core, trx, mb.tenantId, mb.mailboxId, [{ id: newItemId('message'), folderId: dest.id, props: { ...m.props, createdDateTime: now }, mimeSha256: m.mimeSha256 }])
+        : items.upsertMessages(core, trx, mb.tenantId, mb.mailboxId, [{ ...m, folderId: dest.id }], { asRead: true }),
+    );
     return sendEntity(reply, g, { type: 'message', value: messageWire(stored, await bodyFor(core, stored, false)), context: `${mb.contextPrefix}/messages/$entity`, status: 201 });
   };
 
@@ -263,9 +261,8 @@ export function messageRoutes(app: FastifyInstance, core: Core): void {
     const props = { ...m.props, hasAttachments: attachments.some((a) => !a.isInline) };
     const mime = await mimeFor(props, { body, attachments });
     return core.store.write(async (trx) => {
-      await items.expectUnchanged(core, trx, mb.tenantId, mb.mailboxId, m);
       const [sha] = await items.putBlobs(trx, core.clock.now().toISOString(), [mime]);
-      return (await items.upsertMessages(core, trx, mb.tenantId, mb.mailboxId, [{ id: m.id, folderId: m.folderId, props, mimeSha256: sha }]))[0];
+      return (await items.upsertMessages(core, trx, mb.tenantId, mb.mailboxId, [{ id: m.id, folderId: m.folderId, props, mimeSha256: sha }], { asRead: true }))[0];
     });
   };
 
