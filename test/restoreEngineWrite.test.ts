@@ -9,7 +9,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from './helpers/server.js';
-import { createFolder, createUser, listPoints, moveMessage, newTenant, ok, patchMessage, postMessage, protectMailboxes, type Tenant } from './helpers/protect.js';
+import { createFolder, createUser, moveMessage, newTenant, ok, patchMessage, pointAt, postMessage, protectMailboxes, type Tenant } from './helpers/protect.js';
 import { activate, artifacts, createSession, seedMessages, waitForSession } from './restoreDrill.js';
 import type { MailService } from '../src/mail/service.js';
 
@@ -21,15 +21,8 @@ before(async () => {
 });
 after(() => s?.close());
 
-const clock = async (): Promise<string> => ok(await s.request('GET', '/_mailvault/clock'), 200).now;
-
 /** The latest restore point of a unit now. */
-async function pointNow(unitId: string): Promise<string> {
-  const after = new Date(new Date(await clock()).getTime() + 1).toISOString();
-  const [p] = await listPoints(s, t.app, unitId, `$filter=protectionDateTime lt ${after}`);
-  assert.ok(p, 'a restore point exists');
-  return p.id;
-}
+const pointNow = async (unitId: string): Promise<string> => pointAt(s, t, unitId, await s.now());
 
 async function restore(point: string, destinationType: 'inPlace' | 'new', kind = 'mailboxRestoreArtifacts'): Promise<{ session: any; artifact: any }> {
   const id = await createSession(s, t, { [kind]: [{ restorePoint: { id: point }, destinationType }] });
@@ -225,7 +218,7 @@ describe('unreadable captured versions', () => {
     const unitId = (await protectMailboxes(s, t, [user.id])).unitOf.get(user.id)!;
     await s.advance('PT15M');
     const point = await pointNow(unitId);
-    const pointTime = await clock();
+    const pointTime = await s.now();
     await s.advance('PT15M');
     const [edited, ...deleted] = seeded;
     await patchMessage(s, t, user.id, edited.id, { isRead: true });

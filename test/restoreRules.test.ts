@@ -6,21 +6,12 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from './helpers/server.js';
-import { BR, createFolder, createUser, listPoints, moveMessage, newTenant, ok, protectMailboxes, type Tenant } from './helpers/protect.js';
+import { BR, createFolder, createUser, listPoints, moveMessage, newTenant, ok, pointAt, protectMailboxes, type Tenant } from './helpers/protect.js';
 import { activate, artifacts, createSession, getSession, protectSlowly, seedMessages, waitForSession } from './restoreDrill.js';
 import type { MailService } from '../src/mail/service.js';
 import type { VaultService } from '../src/vault/service.js';
 import { sha256Hex } from '../src/mail/ids.js';
 
-/** The latest restore point of a unit at or before `at`. */
-async function pointAt(s: TestServer, t: Tenant, unitId: string, at: string): Promise<string> {
-  const after = new Date(new Date(at).getTime() + 1).toISOString();
-  const points = await listPoints(s, t.app, unitId, `$filter=protectionDateTime lt ${after}`);
-  assert.ok(points.length > 0, 'a restore point exists');
-  return points[0].id;
-}
-
-const clock = async (s: TestServer): Promise<string> => ok(await s.request('GET', '/_mailvault/clock'), 200).now;
 
 describe('instant timing', () => {
   let s: TestServer;
@@ -38,7 +29,7 @@ describe('instant timing', () => {
     const extra = await folders(s, user.id);
     const seeded = await seedMessages(s.app.core, t.id, user.id, [inbox, ...extra], n);
     const unitId = (await protectMailboxes(s, t, [user.id])).unitOf.get(user.id)!;
-    const point = await pointAt(s, t, unitId, await clock(s));
+    const point = await pointAt(s, t, unitId, await s.now());
     await s.advance('PT15M');
     return { user, inbox, extra, seeded, unitId, point };
   }
@@ -56,7 +47,7 @@ describe('instant timing', () => {
     const sub = ok(await s.request('POST', `/v1.0/users/${v.user.id}/mailFolders/${contracts}/childFolders`, { token: t.app, body: { displayName: 'Signed' } }), 201).id;
     const inSub = await seedMessages(s.app.core, t.id, v.user.id, [sub], 4, { tag: 'signed' });
     await s.advance('PT15M');
-    const point = await pointAt(s, t, v.unitId, await clock(s));
+    const point = await pointAt(s, t, v.unitId, await s.now());
     await s.advance('PT15M');
     ok(await s.request('DELETE', `/v1.0/users/${v.user.id}/mailFolders/${contracts}`, { token: t.app }), 204);
     await s.advance('PT15M');
@@ -99,7 +90,7 @@ describe('instant timing', () => {
     const ids = new Set(changes.filter((c: any) => !c['@removed']).map((c: any) => c.id));
     for (const m of v.seeded.slice(0, 4)) assert.ok(ids.has(m.id), `delta lists restored ${m.id}`);
 
-    const restoredAt = await clock(s);
+    const restoredAt = await s.now();
     await s.advance('PT15M');
     const [latest] = await listPoints(s, t.app, v.unitId);
     assert.ok(latest.protectionDateTime > restoredAt, 'a restore point after the restore');
@@ -151,7 +142,7 @@ describe('instant timing', () => {
     const before = await found();
     before.forEach((ids, i) => assert.ok((ids as string[]).includes(m.id), `query ${i} finds the message`));
     await s.advance('PT15M');
-    const point = await pointAt(s, t, v.unitId, await clock(s));
+    const point = await pointAt(s, t, v.unitId, await s.now());
     await s.advance('PT15M');
     ok(await s.request('DELETE', `${path}/${m.id}`, { token: t.app }), 204);
     await s.advance('PT15M');
@@ -258,7 +249,7 @@ describe('realistic timing', () => {
     const inbox2 = ok(await s.request('GET', `/v1.0/users/${expiring.id}/mailFolders/inbox`, { token: t.app }), 200).id;
     const seeded2 = await seedMessages(s.app.core, t.id, expiring.id, [inbox2], 600, { tag: 'expiring' });
     const units = await protectSlowly(s, t, [user.id, expiring.id]);
-    const now = await clock(s);
+    const now = await s.now();
     point = await pointAt(s, t, units.get(user.id)!, now);
     other = { user: expiring, seeded: seeded2, point: await pointAt(s, t, units.get(expiring.id)!, now) };
     await s.advance('PT15M');
@@ -283,7 +274,7 @@ describe('realistic timing', () => {
     const start = Date.parse(a.startDateTime);
     /** At most the items 250 a minute allow from the start to `at`. */
     const allowed = (at: string) => Math.floor(((Date.parse(at) - start) * 250) / 60_000);
-    assert.ok(a.restoredItemCount <= allowed(await clock(s)), `barely started: ${a.restoredItemCount}`);
+    assert.ok(a.restoredItemCount <= allowed(await s.now()), `barely started: ${a.restoredItemCount}`);
 
     await activate(s, t, second);
     const other = await waitForSession(s, t, second);
@@ -295,7 +286,7 @@ describe('realistic timing', () => {
       await s.advance('PT1M');
       [a] = await artifacts(s, t, first);
       const n = a.restoredItemCount;
-      assert.ok(n >= 250 * minutes && n <= allowed(await clock(s)), `after ${minutes} minute(s): ${n}`);
+      assert.ok(n >= 250 * minutes && n <= allowed(await s.now()), `after ${minutes} minute(s): ${n}`);
     }
     assert.equal((await getSession(s, t, first)).status, 'active');
     await s.advance('PT1M');

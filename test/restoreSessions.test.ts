@@ -6,16 +6,13 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, expectGraphError, type TestServer, type TestResponse } from './helpers/server.js';
+import { SESSIONS, RP1, RP2, SEARCH, APP } from './helpers/demo.js';
 import { DEFAULT_APP_ID, DEFAULT_APP_NAME } from '../src/identity/tokens.js';
 import { engineArea } from '../src/engine/area.js';
 import type { RestoreSessionsService } from '../src/backup/restoreSessions/service.js';
 import { canMoveArtifact } from '../src/backup/restoreSessions/states.js';
 
 const BASE = '/v1.0/solutions/backupRestore';
-const SESSIONS = `${BASE}/exchangeRestoreSessions`;
-const RP1 = '1f1fccc3-a642-4f61-bf49-f37b9a888279';
-const RP2 = '1f1fccc3-a642-4f61-bf49-f37b9a888280';
-const SEARCH = 'M2UyZDAwMDAwMDMxMzkzYTMyNj';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -29,7 +26,6 @@ const SEED2 = {
   '@odata.type': '#microsoft.graph.exchangeRestoreSession',
   granularMailboxRestoreArtifacts: [{ restorePoint: { id: RP1 }, destinationType: 'inPlace', searchResponseId: SEARCH }],
 };
-const APP = { application: { id: DEFAULT_APP_ID, displayName: DEFAULT_APP_NAME } };
 const count = (total: number, completed = 0, inProgress = 0, failed = 0) => ({ total, completed, inProgress, failed });
 
 let s: TestServer;

@@ -5,15 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, expectGraphError, type TestServer } from './helpers/server.js';
-import { DEFAULT_APP_ID, DEFAULT_APP_NAME } from '../src/identity/tokens.js';
+import { RP1, RP2, SEARCH, APP } from './helpers/demo.js';
 import { engineArea } from '../src/engine/area.js';
 
 const BASE = '/beta/solutions/backupRestore';
 const SESSIONS = `${BASE}/exchangeRestoreSessions`;
-const RP1 = '1f1fccc3-a642-4f61-bf49-f37b9a888279';
-const RP2 = '1f1fccc3-a642-4f61-bf49-f37b9a888280';
-const SEARCH = 'M2UyZDAwMDAwMDMxMzkzYTMyNj';
-const APP = { application: { id: DEFAULT_APP_ID, displayName: DEFAULT_APP_NAME } };
 const SEED1 = {
   mailboxRestoreArtifacts: [
     { restorePoint: { id: RP1 }, destinationType: 'inPlace' },

@@ -5,14 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, expectGraphError, type TestServer } from './helpers/server.js';
-import { DEFAULT_APP_ID, DEFAULT_APP_NAME } from '../src/identity/tokens.js';
+import { SESSIONS, RP1, RP2, APP } from './helpers/demo.js';
 import { engineArea } from '../src/engine/area.js';
 
 const BASE = '/v1.0/solutions/backupRestore';
-const SESSIONS = `${BASE}/exchangeRestoreSessions`;
-const RP1 = '1f1fccc3-a642-4f61-bf49-f37b9a888279';
-const RP2 = '1f1fccc3-a642-4f61-bf49-f37b9a888280';
-const APP = { application: { id: DEFAULT_APP_ID, displayName: DEFAULT_APP_NAME } };
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 let s: TestServer;

@@ -6,12 +6,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, expectGraphError, type TestServer, type TestResponse } from './helpers/server.js';
+import { SESSIONS, RP1, RP2 } from './helpers/demo.js';
 import { engineArea } from '../src/engine/area.js';
 
 const BASE = '/v1.0/solutions/backupRestore';
-const SESSIONS = `${BASE}/exchangeRestoreSessions`;
-const RP1 = '1f1fccc3-a642-4f61-bf49-f37b9a888279';
-const RP2 = '1f1fccc3-a642-4f61-bf49-f37b9a888280';
 
 let s: TestServer;
 

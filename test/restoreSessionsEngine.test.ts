@@ -5,11 +5,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from './helpers/server.js';
+import { SESSIONS, RP1, RP2 } from './helpers/demo.js';
 
 const BASE = '/v1.0/solutions/backupRestore';
-const SESSIONS = `${BASE}/exchangeRestoreSessions`;
-const RP1 = '1f1fccc3-a642-4f61-bf49-f37b9a888279';
-const RP2 = '1f1fccc3-a642-4f61-bf49-f37b9a888280';
 
 let s: TestServer;
 before(async () => {

@@ -108,7 +108,7 @@ export const TICK_MS = 600_000;
 
 /** Moves the clock to `minutes` past the next 10-minute restore point tick; returns that tick (ms). */
 export async function alignToTick(s: TestServer, minutes = 1): Promise<number> {
-  const now = new Date((await s.request('GET', '/_mailvault/clock')).body.now).getTime();
+  const now = new Date(await s.now()).getTime();
   const tick = Math.ceil(now / TICK_MS) * TICK_MS;
   ok(await s.request('POST', '/_mailvault/clock', { body: { set: new Date(tick + minutes * 60_000).toISOString() } }), 200);
   return tick;
@@ -118,4 +118,12 @@ export async function alignToTick(s: TestServer, minutes = 1): Promise<number> {
 export async function listPoints(s: TestServer, token: string, unitId: string, query = '$filter=protectionDateTime lt 2999-01-01T00:00:00Z'): Promise<any[]> {
   const r = await s.request('GET', `${BR}/restorePoints?$expand=protectionUnit($filter=id eq '${unitId}')&${query}`, { token });
   return ok(r, 200).value;
+}
+
+/** The id of a unit's latest restore point at or before `at`. */
+export async function pointAt(s: TestServer, t: Tenant, unitId: string, at: string): Promise<string> {
+  const after = new Date(new Date(at).getTime() + 1).toISOString();
+  const points = await listPoints(s, t.app, unitId, `$filter=protectionDateTime lt ${after}`);
+  assert.ok(points.length > 0, 'a restore point exists');
+  return points[0].id;
 }

@@ -36,6 +36,8 @@ export interface TestServer {
   request<T = any>(method: string, path: string, o?: RequestOptions): Promise<TestResponse<T>>;
   /** Moves the emulated clock forward (ISO 8601 duration) and runs what became due. */
   advance(duration: string): Promise<string>;
+  /** The emulated clock's time (ISO). */
+  now(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -100,6 +102,11 @@ export async function startServer(flags: Record<string, string | boolean> = {}):
     async advance(duration) {
       const r = await server.request('POST', '/_mailvault/clock', { body: { advance: duration } });
       if (r.status !== 200) throw new Error(`clock advance failed: ${r.text}`);
+      return r.body.now as string;
+    },
+    async now() {
+      const r = await server.request('GET', '/_mailvault/clock');
+      if (r.status !== 200) throw new Error(`clock read failed: ${r.text}`);
       return r.body.now as string;
     },
     async close() {
