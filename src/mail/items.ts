@@ -10,7 +10,7 @@ import type { Trx } from '../store/store.js';
 import type { DB, FolderTable, MessageTable } from '../store/schema.js';
 import type { DialectName } from '../store/dialect.js';
 import { changeKeys, sha256Hex } from './ids.js';
-import { insertRows, updateFromExcluded, type BulkInsert } from './bulk.js';
+import { insertRows, updateFromExcluded, type BulkInsert } from '../store/bulk.js';
 import type { FolderRecord, FolderSnapshot, MessageRecord, MessageSnapshot } from './model.js';
 
 /** `items` in slices of `size` (ids per `in (...)` list, rows per statement). */

@@ -5,8 +5,7 @@
  * whole current state is captured at that instant and its first restore point is recorded.
  * Drafts are never captured.
  */
-import { CompiledQuery } from 'kysely';
-import type { DialectName } from '../store/dialect.js';
+import { insertRows, type BulkInsert } from '../store/bulk.js';
 import type { MailChange, ProtectionChange } from '../core.js';
 import type { Trx } from '../store/store.js';
 import type { MailService } from '../mail/service.js';
@@ -65,59 +64,53 @@ export function newVersion(v: VersionInput, json?: string, propsSeq?: number | n
   };
 }
 
-const VERSION_COLUMNS = 10;
-const VERSION_CHUNK = 1000;
-const INTO = 'insert into vault_versions (tenant_id, mailbox_id, item_kind, item_id, op, at, folder_id, props, mime_sha256, props_seq)';
-
+const VERSION_COLUMNS = ['tenant_id', 'mailbox_id', 'item_kind', 'item_id', 'op', 'at', 'folder_id', 'props', 'mime_sha256', 'props_seq'] as const;
+const APPEND: BulkInsert = { table: 'vault_versions', columns: VERSION_COLUMNS };
 /**
- * `(?, ..), (?, ..)` for SQLite, `($1, ..), ($11, ..)` for PostgreSQL, where `props_seq` (the last column)
- * is typed: a VALUES list under a SELECT would take its untyped parameters for text.
+ * The same, for versions of one mailbox, inserted only if the mailbox is protected: the table, not a
+ * cache, decides (it moves with the transaction). On PostgreSQL the rows' values are text under the
+ * SELECT, so `props_seq` is cast.
  */
-function valueList(dialect: DialectName, rows: number): string {
-  const tuples: string[] = [];
-  for (let r = 0, n = 1; r < rows; r++) {
-    const marks: string[] = [];
-    for (let c = 0; c < VERSION_COLUMNS; c++, n++) marks.push(dialect === 'postgres' ? (c === VERSION_COLUMNS - 1 ? `$${n}::bigint` : `$${n}`) : '?');
-    tuples.push(`(${marks.join(', ')})`);
-  }
-  return tuples.join(', ');
-}
-
-/** The insert's SQL text per dialect, row count and guard (a handful of texts: the store caches their statements). */
-const texts = new Map<string, string>();
-function insertText(dialect: DialectName, rows: number, onlyIfProtected: boolean): string {
-  const key = `${dialect}/${rows}/${onlyIfProtected}`;
-  let text = texts.get(key);
-  if (text === undefined) {
-    const n = rows * VERSION_COLUMNS;
-    const p = (i: number) => (dialect === 'postgres' ? `$${n + i}` : '?');
-    // One mailbox per call: the table, not a cache, decides (it moves with the transaction).
-    text = onlyIfProtected
-      ? `${INTO} select * from (values ${valueList(dialect, rows)}) as v
-        where exists (select 1 from vault_mailboxes where tenant_id = ${p(1)} and mailbox_id = ${p(2)} and protected = 1)`
-      : `${INTO} values ${valueList(dialect, rows)}`;
-    if (texts.size >= 64) texts.clear();
-    texts.set(key, text);
-  }
-  return text;
-}
+const APPEND_IF_PROTECTED: BulkInsert = {
+  table: 'vault_versions',
+  columns: VERSION_COLUMNS,
+  from: {
+    into: VERSION_COLUMNS,
+    select: (dialect, next) => {
+      const p = (i: number) => (dialect === 'postgres' ? `$${next + i}` : '?');
+      const seq = dialect === 'postgres' ? 'cast(props_seq as bigint)' : 'props_seq';
+      return `select ${VERSION_COLUMNS.slice(0, -1).join(', ')}, ${seq} from r
+        where exists (select 1 from vault_mailboxes where tenant_id = ${p(0)} and mailbox_id = ${p(1)} and protected = 1)`;
+    },
+  },
+};
 
 /**
- * Appends versions (on the write path: one multi-row statement per 1,000, its text built once and its
- * parameters a flat array, no query builder). The keyword index follows behind the capture
- * (indexer.ts), so a protected write costs one more row, not an index update.
+ * Appends versions (on the write path: multi-row statements whose texts are built once, their
+ * parameters a flat array, no query builder; see store/bulk.ts). The keyword index follows behind the
+ * capture (indexer.ts), so a protected write costs one more row, not an index update.
+ * `onlyIfProtected`: the rows are of one mailbox, kept only if it is protected.
  */
 export async function appendVersions(ctx: VaultContext, trx: Trx, rows: NewVersion[], onlyIfProtected = false): Promise<number> {
-  const dialect = ctx.core.store.dialect;
-  let appended = 0;
-  for (let i = 0; i < rows.length; i += VERSION_CHUNK) {
-    const part = i === 0 && rows.length <= VERSION_CHUNK ? rows : rows.slice(i, i + VERSION_CHUNK);
-    const params: unknown[] = [];
-    for (const v of part) params.push(v.tenantId, v.mailboxId, v.itemKind, v.itemId, v.op, v.at, v.folderId, v.json, v.mimeSha256, v.propsSeq);
-    if (onlyIfProtected) params.push(part[0].tenantId, part[0].mailboxId);
-    const r = await trx.executeQuery(CompiledQuery.raw(insertText(dialect, part.length, onlyIfProtected), params));
-    appended += Number(r.numAffectedRows ?? 0);
+  if (rows.length === 0) return 0;
+  const values: unknown[] = new Array(rows.length * VERSION_COLUMNS.length);
+  let k = 0;
+  for (const v of rows) {
+    values[k++] = v.tenantId;
+    values[k++] = v.mailboxId;
+    values[k++] = v.itemKind;
+    values[k++] = v.itemId;
+    values[k++] = v.op;
+    values[k++] = v.at;
+    values[k++] = v.folderId;
+    values[k++] = v.json;
+    values[k++] = v.mimeSha256;
+    values[k++] = v.propsSeq;
   }
+  const dialect = ctx.core.store.dialect;
+  const appended = onlyIfProtected
+    ? await insertRows(trx, dialect, APPEND_IF_PROTECTED, values, [rows[0].tenantId, rows[0].mailboxId])
+    : await insertRows(trx, dialect, APPEND, values);
   if (appended > 0) {
     ctx.unindexed = true;
     ctx.capturedSinceTick = true;
