@@ -96,6 +96,9 @@ export class Store {
     if (file) {
       const readerConn = new Database(file, { readonly: true });
       readerConn.pragma('busy_timeout = 5000');
+      // Reads by key (a session polled by id, a message by id) find their index and table pages here
+      // rather than in the kernel's cache: 8-9 µs a session row instead of 13-14 in a 170 MB database.
+      readerConn.pragma('cache_size = -32000');
       readerStatements = cachingStatements(readerConn);
       reader = new Kysely<DB>({ dialect: new SqliteDialect({ database: readerStatements }) });
     }
