@@ -37,35 +37,29 @@ test('pacing: unlimited when instant; 250 items a minute from the start when rea
 
 const row = (o: Partial<SourceRow>): SourceRow => ({
   item_id: 'i1',
-  op: 'upsert',
+  state: 'compare',
   folder_id: 'f1',
   mime_sha256: 'h1',
-  props: JSON.stringify({ subject: 'S', isRead: false, changeKey: 'old', lastModifiedDateTime: '2020-01-01T00:00:00Z', parentFolderId: 'f1' }),
-  live: 1,
-  unchanged: 0,
-  live_folder_id: 'f1',
-  live_mime: 'h1',
-  live_props: JSON.stringify({ isRead: false, subject: 'S' }),
   props_seq: 7,
-  text_ok: 1,
   from_address: 'A@example.com',
-  has_content: 1,
+  props: JSON.stringify({ subject: 'S', isRead: false, changeKey: 'old', lastModifiedDateTime: '2020-01-01T00:00:00Z', parentFolderId: 'f1' }),
+  live_props: JSON.stringify({ isRead: false, subject: 'S' }),
   ...o,
 });
 
 test('the diff: gone → deleted, any difference → modified, equal in another key order → unchanged, unusable versions → bad', () => {
-  assert.deepEqual(judge(row({ op: 'delete', props: null })), { skip: 'absent' });
-  assert.deepEqual(judge(row({ unchanged: 1, props: null, live_props: null })), { skip: 'unchanged' });
+  assert.deepEqual(judge(row({ state: 'absent', props: null, live_props: null })), { skip: 'absent' });
+  assert.deepEqual(judge(row({ state: 'unchanged', props: null, live_props: null })), { skip: 'unchanged' });
   assert.deepEqual(judge(row({})), { skip: 'unchanged' }, 'changeKey, lastModifiedDateTime and parentFolderId do not count');
-  const deleted = judge(row({ live: 0, props: null, live_folder_id: null, live_mime: null, live_props: null }));
+  const deleted = judge(row({ state: 'deleted', props: null, live_props: null }));
   assert.deepEqual(deleted, { restore: { itemId: 'i1', change: 'deleted', folderId: 'f1', propsSeq: 7, mimeSha256: 'h1', fromAddress: 'A@example.com' } });
-  for (const changed of [{ live_folder_id: 'f2' }, { live_mime: 'h2' }, { live_props: JSON.stringify({ subject: 'S', isRead: true }) }]) {
+  for (const changed of [{ state: 'modified' as const, props: null, live_props: null }, { live_props: JSON.stringify({ subject: 'S', isRead: true }) }]) {
     const v = judge(row(changed));
     assert.ok('restore' in v && v.restore.change === 'modified', JSON.stringify(changed));
   }
-  assert.deepEqual(judge(row({ has_content: 0 })), { bad: 'The content of the item is no longer stored.' });
-  assert.deepEqual(judge(row({ text_ok: 0 })), { bad: 'The captured version of the item is not readable.' });
-  assert.deepEqual(judge(row({ folder_id: null })), { bad: 'The captured version of the item is incomplete.' });
+  assert.deepEqual(judge(row({ state: 'nocontent' })), { bad: 'The content of the item is no longer stored.' });
+  assert.deepEqual(judge(row({ state: 'unreadable' })), { bad: 'The captured version of the item is not readable.' });
+  assert.deepEqual(judge(row({ state: 'incomplete' })), { bad: 'The captured version of the item is incomplete.' });
   const unreadableLive = judge(row({ live_props: '{not json' }));
   assert.ok('restore' in unreadableLive && unreadableLive.restore.change === 'modified', 'an unreadable live item is overwritten');
 });

@@ -35,20 +35,29 @@ function restorable(row: SourceRow, change: Change): Verdict {
   return { restore: { itemId: row.item_id, change, folderId: row.folder_id!, propsSeq: row.props_seq, mimeSha256: row.mime_sha256!, fromAddress: row.from_address } };
 }
 
+/** The database's finding (SourceRow.state), with the last word on texts that differ only as texts. */
 export function judge(row: SourceRow): Verdict {
-  if (row.op !== 'upsert') return { skip: 'absent' };
-  if (row.unchanged === 1) return { skip: 'unchanged' };
-  if (row.folder_id === null || row.mime_sha256 === null) return { bad: 'The captured version of the item is incomplete.' };
-  if (row.text_ok !== 1) return { bad: UNREADABLE };
-  if (row.has_content !== 1) return { bad: 'The content of the item is no longer stored.' };
-  if (row.live !== 1) return restorable(row, 'deleted');
-  // The database compares texts; equal values written in another key order are still equal.
-  if (row.live_folder_id === row.folder_id && row.live_mime === row.mime_sha256 && row.props !== null && row.live_props !== null) {
-    try {
-      if (isDeepStrictEqual(comparable(JSON.parse(row.props)), comparable(JSON.parse(row.live_props)))) return { skip: 'unchanged' };
-    } catch {
-      // an unreadable live item is overwritten by its good version
-    }
+  switch (row.state) {
+    case 'absent':
+    case 'unchanged':
+      return { skip: row.state };
+    case 'incomplete':
+      return { bad: 'The captured version of the item is incomplete.' };
+    case 'unreadable':
+      return { bad: UNREADABLE };
+    case 'nocontent':
+      return { bad: 'The content of the item is no longer stored.' };
+    case 'deleted':
+      return restorable(row, 'deleted');
+    case 'compare':
+      // Equal values written in another key order are still equal.
+      try {
+        if (isDeepStrictEqual(comparable(JSON.parse(row.props!)), comparable(JSON.parse(row.live_props!)))) return { skip: 'unchanged' };
+      } catch {
+        // an unreadable live item is overwritten by its good version
+      }
+      return restorable(row, 'modified');
+    default:
+      return restorable(row, 'modified');
   }
-  return restorable(row, 'modified');
 }

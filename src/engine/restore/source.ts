@@ -1,12 +1,11 @@
 /**
  * The two sides of the restore diff, read together, a page at a time, in item-id order: each
  * message's version at the restore point (its latest vault version at or before T) joined with the
- * live message of the same id. The database decides the common case — a live message equal to its
- * version (same folder, same content, same properties) — so unchanged items cost one row and no
- * parsing. A deleted item comes back without its snapshot text, which the restore writes back
- * without reading (MailService.upsertStoredMessages); only a live item that differs comes back with
- * both texts, for the last word on whether it changed. Each row says whether the item's content is
- * still in the blob store.
+ * live message of the same id. The database decides each item's state (SourceRow.state): unchanged,
+ * deleted, modified, or unusable, and why. An item comes back with a few short columns and without
+ * its snapshot text, which the restore writes back without reading (MailService.upsertStoredMessages);
+ * only a live item in the same folder with the same content whose text differs as a text comes back
+ * with both texts, for the last word on whether it changed.
  *
  * These read the vault's `vault_versions` and `search_hits` tables directly (rather than through
  * VaultService.stateAt / searchHitIds) because the restore needs a resumable cursor and must read
@@ -18,38 +17,34 @@ import { pgJsonb } from '../../mail/items.js';
 import { latestVersions, versionProps } from '../../vault/latest.js';
 import type { Trx } from '../../store/store.js';
 
+/**
+ * What the database makes of an item (in this order): `absent` (no version at the restore point, or a
+ * delete), `unchanged` (the live message equals its version: same folder, content and properties),
+ * `incomplete`, `unreadable` (the snapshot text is missing or not JSON), `nocontent` (the content is no
+ * longer in the blob store), `deleted` (no live message), `compare` (same folder and content, texts
+ * that differ as texts: judge() has the last word), `modified`.
+ */
+export type SourceState = 'absent' | 'unchanged' | 'incomplete' | 'unreadable' | 'nocontent' | 'deleted' | 'compare' | 'modified';
+
+/** One item of a page: only what the restore needs, so that a page of deleted items costs few columns. */
 export interface SourceRow {
   item_id: string;
-  /** upsert, or delete when the item did not exist at T. */
-  op: string;
+  state: SourceState;
+  /** Where the item was at the restore point. */
   folder_id: string | null;
   mime_sha256: string | null;
-  /**
-   * The version's snapshot, only where the live message differs from it in the database's eyes (so
-   * that equal values written in another key order can be told apart); otherwise null: a restore
-   * writes the text back without reading it.
-   */
-  props: string | null;
-  /** 1 when the version's snapshot text is there and readable. */
-  text_ok: number;
-  /** The snapshot's from.emailAddress.address. */
-  from_address: string | null;
-  /** The version holding that snapshot text: the version itself, or the one whose text it shares. */
+  /** The version holding the item's snapshot text: the version itself, or the one whose text it shares. */
   props_seq: number;
-  live: number;
-  /** 1 when the live message equals the version (folder, content and properties). */
-  unchanged: number;
-  live_folder_id: string | null;
-  live_mime: string | null;
-  /** The live message's stored properties; null when absent or unchanged. */
+  /** The snapshot's from.emailAddress.address (items to restore only). */
+  from_address: string | null;
+  /** `compare` only: the version's snapshot text and the live message's stored properties. */
+  props: string | null;
   live_props: string | null;
-  /** 0 when the version's content is no longer in the blob store. */
-  has_content: number;
 }
 
 /** The snapshot text is there and readable (PostgreSQL checks it when the text is written back). */
 function textOkSql(dialect: string): RawBuilder<unknown> {
-  return dialect === 'postgres' ? sql`case when d.vprops is null then 0 else 1 end` : sql`coalesce(json_valid(d.vprops), 0)`;
+  return dialect === 'postgres' ? sql`d.vprops is not null` : sql`coalesce(json_valid(d.vprops), 0) = 1`;
 }
 
 function fromAddressSql(dialect: string): RawBuilder<unknown> {
@@ -73,13 +68,21 @@ function samePropsSql(dialect: string): RawBuilder<unknown> {
  * that order already, so it does not sort the page's rows (snapshots and all) once more.
  */
 async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: string, latest: RawBuilder<unknown>): Promise<SourceRow[]> {
+  const restores = sql`d.op = 'upsert' and d.unchanged = 0`;
+  const compare = sql`d.live = 1 and d.unchanged = 0 and d.live_folder_id = d.folder_id and d.live_mime = d.mime_sha256`;
   const r = await sql<SourceRow>`
-    select d.item_id, d.op, d.folder_id, d.mime_sha256, d.props_seq, d.live, d.unchanged, d.live_folder_id, d.live_mime,
-      case when d.unchanged = 1 or d.live = 0 then null else d.vprops end as props,
-      case when d.unchanged = 1 then null else d.lprops end as live_props,
-      case when d.unchanged = 1 then 1 else ${textOkSql(dialect)} end as text_ok,
-      case when d.unchanged = 1 or d.op <> 'upsert' then null else ${fromAddressSql(dialect)} end as from_address,
-      case when d.unchanged = 1 or exists (select 1 from blobs b where b.sha256 = d.mime_sha256) then 1 else 0 end as has_content
+    select d.item_id, d.folder_id, d.mime_sha256, d.props_seq,
+      case when d.op <> 'upsert' then 'absent'
+        when d.unchanged = 1 then 'unchanged'
+        when d.folder_id is null or d.mime_sha256 is null then 'incomplete'
+        when not (${textOkSql(dialect)}) then 'unreadable'
+        when not exists (select 1 from blobs b where b.sha256 = d.mime_sha256) then 'nocontent'
+        when d.live = 0 then 'deleted'
+        when ${compare} then 'compare'
+        else 'modified' end as state,
+      case when ${restores} then ${fromAddressSql(dialect)} end as from_address,
+      case when ${compare} then d.vprops end as props,
+      case when ${compare} then d.lprops end as live_props
     from (
       select l.item_id, v.op, v.folder_id, v.mime_sha256, coalesce(v.props, s.props) as vprops, coalesce(v.props_seq, v.seq) as props_seq,
         case when m.id is null then 0 else 1 end as live,
@@ -92,14 +95,8 @@ async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: stri
       left join messages m on m.tenant_id = ${tenantId} and m.mailbox_id = ${mailboxId} and m.id = v.item_id
     ) d
     order by d.item_id`.execute(trx);
-  // numbers as such on both databases (PostgreSQL answers bigints as text); the rows are ours, no copies
-  for (const row of r.rows) {
-    row.props_seq = Number(row.props_seq);
-    row.live = Number(row.live);
-    row.unchanged = Number(row.unchanged);
-    row.has_content = Number(row.has_content);
-    row.text_ok = Number(row.text_ok);
-  }
+  // a number on both databases (PostgreSQL answers bigints as text); the rows are ours, no copies
+  for (const row of r.rows) row.props_seq = Number(row.props_seq);
   return r.rows;
 }
 
