@@ -1,15 +1,14 @@
 /** Mailbox protection units bulk addition jobs (spec §7.6), under a policy and at the root set. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../../core.js';
 import { graphOf, readBody, checkODataType, sendCollection, sendEntity } from '../../../http/context.js';
 import { errors } from '../../../http/errors.js';
 import { normalizeQuery, parseCollectionQuery, parseSelect, rejectUnsupported, type CollectionSpec } from '../../../http/odata.js';
 import { protectionWrite } from '../env.js';
 import { requireProtectionChanges } from '../serviceStatus.js';
-import { policyById } from '../policies.js';
 import { MAX_BULK_JOB_RESOURCES, bulkJobById, createBulkJob } from '../bulkJobs.js';
 import { bulkJobWire } from '../wire.js';
-import { BASE, CONTEXT, byOf, checkId, isObject, page, params } from './common.js';
+import { BASE, CONTEXT, byOf, isObject, page, params, policyOf } from './common.js';
 
 const SELECTABLE = ['id', 'displayName', 'status', 'error', 'createdBy', 'createdDateTime', 'lastModifiedBy', 'lastModifiedDateTime', 'directoryObjectIds', 'mailboxes'];
 
@@ -44,19 +43,12 @@ function strings(v: unknown, name: string): string[] {
 }
 
 export function bulkJobRoutes(app: FastifyInstance, core: Core): void {
-  const policyOf = async (req: FastifyRequest, tenantId: string): Promise<string | undefined> => {
-    const raw = params(req).policyId;
-    if (raw === undefined) return undefined;
-    const id = checkId(raw, errors.invalidPolicyId, 'policy');
-    await policyById(core.store.db, tenantId, id);
-    return id;
-  };
 
   const bodyLimit = Math.max(core.config.bodyLimit, JOB_BODY_LIMIT);
   app.post(`${BASE}/exchangeProtectionPolicies/:policyId/${SET}`, { bodyLimit, config: { op: 'bulkJobs.write' } }, async (req, reply) => {
     const g = graphOf(req);
     await requireProtectionChanges(core, g);
-    const policyId = (await policyOf(req, g.tenantId))!;
+    const policyId = (await policyOf(core, req, g.tenantId))!;
     if (!isObject(req.body)) throw errors.invalidCreateRequest('The request body must be a mailboxProtectionUnitsBulkAdditionJob.');
     const body = readBody(req, g, 'mailboxProtectionUnitsBulkAdditionJob');
     checkODataType(body, 'mailboxProtectionUnitsBulkAdditionJob');
@@ -78,7 +70,7 @@ export function bulkJobRoutes(app: FastifyInstance, core: Core): void {
   for (const base of [`${BASE}/exchangeProtectionPolicies/:policyId/${SET}`, `${BASE}/${SET}`]) {
     app.get(base, { config: { op: 'bulkJobs.read' } }, async (req, reply) => {
       const g = graphOf(req);
-      const policyId = await policyOf(req, g.tenantId);
+      const policyId = await policyOf(core, req, g.tenantId);
       const q = parseCollectionQuery(req.query as Record<string, unknown>, SPEC);
       let qb = core.store.db.selectFrom('protection_bulk_jobs').selectAll().where('tenant_id', '=', g.tenantId);
       if (policyId) qb = qb.where('policy_id', '=', policyId);
@@ -97,7 +89,7 @@ export function bulkJobRoutes(app: FastifyInstance, core: Core): void {
       const g = graphOf(req);
       const q = normalizeQuery(req.query as Record<string, unknown>);
       rejectUnsupported(q, ['$select']);
-      const policyId = await policyOf(req, g.tenantId);
+      const policyId = await policyOf(core, req, g.tenantId);
       const row = await bulkJobById(core.store.db, g.tenantId, params(req).jobId, policyId);
       return sendEntity(reply, g, {
         type: 'mailboxProtectionUnitsBulkAdditionJob',

@@ -2,10 +2,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql, type SelectQueryBuilder } from 'kysely';
 import type { DB } from '../../../store/schema.js';
-import type { GraphError } from '../../../http/errors.js';
+import type { Core } from '../../../core.js';
+import { errors, type GraphError } from '../../../http/errors.js';
 import type { GraphRequest } from '../../../http/context.js';
 import { orderSql, type CollectionQuery } from '../../../http/odata.js';
 import { identitySetOf } from '../wire.js';
+import { policyById } from '../policies.js';
 
 export const BASE = '/solutions/backupRestore';
 export const CONTEXT = 'solutions/backupRestore';
@@ -53,6 +55,15 @@ export function contentLocation(reply: FastifyReply, g: GraphRequest, path: stri
 
 export function params(req: FastifyRequest): Record<string, string> {
   return req.params as Record<string, string>;
+}
+
+/** The policy of a policy-scoped path (`.../protectionPolicies/{policyId}/...`; 404 PolicyNotFound), or undefined at the root set. */
+export async function policyOf(core: Core, req: FastifyRequest, tenantId: string): Promise<string | undefined> {
+  const raw = params(req).policyId;
+  if (raw === undefined) return undefined;
+  const id = checkId(raw, errors.invalidPolicyId, 'policy');
+  await policyById(core.store.db, tenantId, id);
+  return id;
 }
 
 /** Keeps only plain objects. */

@@ -9,10 +9,9 @@ import { errors } from '../../../http/errors.js';
 import { normalizeQuery, parseCollectionQuery, parseSelect, rejectUnsupported, type CollectionSpec } from '../../../http/odata.js';
 import { protectionWrite } from '../env.js';
 import { requireProtectionChanges } from '../serviceStatus.js';
-import { policyById } from '../policies.js';
 import { checkExpression, createRule, deleteAndUnprotectRule, deleteRule, ruleById, runRule, updateRule } from '../rules.js';
 import { ruleWire } from '../wire.js';
-import { BASE, CONTEXT, byOf, checkId, isObject, page, params } from './common.js';
+import { BASE, CONTEXT, byOf, checkId, isObject, page, params, policyOf } from './common.js';
 
 const SELECTABLE = ['id', 'status', 'isAutoApplyEnabled', 'mailboxExpression', 'error', 'createdBy', 'createdDateTime', 'lastModifiedBy', 'lastModifiedDateTime'];
 
@@ -33,20 +32,12 @@ const SPEC: CollectionSpec = {
 const ENTITY = `${CONTEXT}/mailboxInclusionRules/$entity`;
 
 export function ruleRoutes(app: FastifyInstance, core: Core): void {
-  /** The policy of a policy-scoped path (404 PolicyNotFound), or undefined at the root set. */
-  const policyOf = async (req: FastifyRequest, tenantId: string): Promise<string | undefined> => {
-    const raw = params(req).policyId;
-    if (raw === undefined) return undefined;
-    const id = checkId(raw, errors.invalidPolicyId, 'policy');
-    await policyById(core.store.db, tenantId, id);
-    return id;
-  };
   const ruleParam = (req: FastifyRequest) => checkId(params(req).ruleId, errors.invalidInclusionRuleId, 'inclusion rule');
 
   app.post(`${BASE}/exchangeProtectionPolicies/:policyId/mailboxInclusionRules`, { config: { op: 'rules.write' } }, async (req, reply) => {
     const g = graphOf(req);
     await requireProtectionChanges(core, g);
-    const policyId = (await policyOf(req, g.tenantId))!;
+    const policyId = (await policyOf(core, req, g.tenantId))!;
     if (!isObject(req.body)) throw errors.invalidInclusionRuleCreateRequest('The request body must be a mailboxProtectionRule with a mailboxExpression.');
     const body = readBody(req, g, 'mailboxProtectionRule');
     checkODataType(body, 'mailboxProtectionRule');
@@ -66,7 +57,7 @@ export function ruleRoutes(app: FastifyInstance, core: Core): void {
   for (const base of [`${BASE}/exchangeProtectionPolicies/:policyId/mailboxInclusionRules`, `${BASE}/mailboxInclusionRules`]) {
     app.get(base, { config: { op: 'rules.read' } }, async (req, reply) => {
       const g = graphOf(req);
-      const policyId = await policyOf(req, g.tenantId);
+      const policyId = await policyOf(core, req, g.tenantId);
       const q = parseCollectionQuery(req.query as Record<string, unknown>, SPEC);
       let qb = core.store.db.selectFrom('protection_rules').selectAll().where('tenant_id', '=', g.tenantId);
       if (policyId) qb = qb.where('policy_id', '=', policyId);
@@ -79,7 +70,7 @@ export function ruleRoutes(app: FastifyInstance, core: Core): void {
       const q = normalizeQuery(req.query as Record<string, unknown>);
       rejectUnsupported(q, ['$select']);
       const id = ruleParam(req);
-      const row = await ruleById(core.store.db, g.tenantId, id, await policyOf(req, g.tenantId));
+      const row = await ruleById(core.store.db, g.tenantId, id, await policyOf(core, req, g.tenantId));
       return sendEntity(reply, g, { type: 'mailboxProtectionRule', value: ruleWire(row), context: ENTITY, select: q.$select ? parseSelect(q.$select, SELECTABLE) : undefined });
     });
 
@@ -87,7 +78,7 @@ export function ruleRoutes(app: FastifyInstance, core: Core): void {
       const g = graphOf(req);
       await requireProtectionChanges(core, g);
       const id = ruleParam(req);
-      const policyId = await policyOf(req, g.tenantId);
+      const policyId = await policyOf(core, req, g.tenantId);
       if (!isObject(req.body)) throw errors.invalidProtectionRulePatchRequest('The request body must be a mailboxProtectionRule with a mailboxExpression.');
       const body = readBody(req, g, 'mailboxProtectionRule');
       checkODataType(body, 'mailboxProtectionRule');
@@ -101,7 +92,7 @@ export function ruleRoutes(app: FastifyInstance, core: Core): void {
       const g = graphOf(req);
       await requireProtectionChanges(core, g);
       const id = ruleParam(req);
-      const policyId = await policyOf(req, g.tenantId);
+      const policyId = await policyOf(core, req, g.tenantId);
       await protectionWrite(core, (trx, env) => deleteRule(trx, env, g.tenantId, id, policyId, byOf(g)));
       return reply.code(204).send();
     });
@@ -110,7 +101,7 @@ export function ruleRoutes(app: FastifyInstance, core: Core): void {
       const g = graphOf(req);
       await requireProtectionChanges(core, g);
       const id = ruleParam(req);
-      const policyId = await policyOf(req, g.tenantId);
+      const policyId = await policyOf(core, req, g.tenantId);
       const row = await protectionWrite(core, (trx, env) => runRule(trx, env, g.tenantId, id, policyId, byOf(g)));
       // §11 #4: 200 OK, as the page's text says.
       return sendEntity(reply, g, { type: 'mailboxProtectionRule', value: ruleWire(row), context: ENTITY });
@@ -120,7 +111,7 @@ export function ruleRoutes(app: FastifyInstance, core: Core): void {
       const g = graphOf(req);
       await requireProtectionChanges(core, g);
       const id = ruleParam(req);
-      const policyId = await policyOf(req, g.tenantId);
+      const policyId = await policyOf(core, req, g.tenantId);
       const row = await protectionWrite(core, (trx, env) => deleteAndUnprotectRule(trx, env, g.tenantId, id, policyId, byOf(g)));
       return sendEntity(reply, g, { type: 'mailboxProtectionRule', value: ruleWire(row), context: ENTITY, status: 202 });
     });
