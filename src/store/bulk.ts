@@ -1,10 +1,11 @@
 /**
- * Multi-row INSERTs for the bulk write paths (import, the restore engine's upserts). Building a
- * thousand-row statement through the query builder costs more than running it, so the SQL text is
- * made once per (table, row count, dialect) and only the flat parameter array is built per call.
- * Row counts come from a few fixed sizes, so both the text cache here and the store's prepared
- * statement cache stay small whatever the batch sizes are (a batch of 1,000 messages is two
- * statements, its change log one).
+ * Multi-row INSERTs for the bulk write paths (import, the restore engine's upserts, the vault's
+ * appends). Building a thousand-row statement through the query builder costs more than running it,
+ * so the SQL text is made once per (table, row count, dialect, columns the rows share) and only the
+ * flat parameter array is built per call. Row counts come from a few fixed sizes and each write path
+ * shares the same few columns, so both the text cache here and the store's prepared statement cache
+ * stay small whatever the batch sizes are (a batch of 1,000 messages is two statements, its change
+ * log one).
  */
 import { CompiledQuery } from 'kysely';
 import type { DialectName } from './dialect.js';
@@ -75,6 +76,7 @@ function textFor(dialect: DialectName, spec: BulkInsert, rows: number, uniform: 
       ? `with r (${spec.columns.join(', ')}) as (${relation}) insert into ${spec.table} (${spec.from.into.join(', ')}) ${spec.from.select(dialect, rows * width + 1)}${tail}`
       : // an upsert's SELECT needs a WHERE clause (SQLite would read ON CONFLICT as a join's)
         `insert into ${spec.table} (${spec.columns.join(', ')}) ${relation}${uniform && spec.tail ? ' where true' : ''}${tail}`;
+    if (bySize.size >= 64) bySize.clear();
     bySize.set(key, text);
   }
   return text;
