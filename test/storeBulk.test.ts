@@ -90,9 +90,9 @@ test('a SELECT over the rows, with parameters of its own after the rows', async 
     columns: COLUMNS,
     from: {
       into: COLUMNS,
-      select: (d, next) => {
+      select: (d, param) => {
         const n = d === 'postgres' ? 'cast(n as integer)' : 'n';
-        return `select k, a, b, ${n}, c from r where exists (select 1 from bulk_gate where name = ${d === 'postgres' ? `$${next}` : '?'} and open = 1)`;
+        return `select k, a, b, ${n}, c from r where exists (select 1 from bulk_gate where name = ${param(0)} and open = 1)`;
       },
     },
   };

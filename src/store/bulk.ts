@@ -21,9 +21,9 @@ export interface BulkInsert {
    * The rows given are not inserted as they are but read by a SELECT: they become the relation `r`
    * (named by `columns`; on PostgreSQL their values are text, so the SELECT casts what is not) and
    * `select` is the query over it whose rows go into the table's `into` columns. Its own parameters
-   * are insertRows' `after`; on PostgreSQL the first of them is `$next`.
+   * are insertRows' `after`, written `param(0)`, `param(1)`, ... (the placeholders of either database).
    */
-  from?: { into: readonly string[]; select: (dialect: DialectName, next: number) => string };
+  from?: { into: readonly string[]; select: (dialect: DialectName, param: (i: number) => string) => string };
 }
 
 /** Rows per statement, largest first, as far as a statement stays within MAX_PARAMS. */
@@ -73,7 +73,7 @@ function textFor(dialect: DialectName, spec: BulkInsert, rows: number, uniform: 
     const relation = uniform ? `select ${spec.columns.map((_, c) => (uniform & (1 << c) ? '?' : `column${++next}`)).join(', ')} from (${list})` : list;
     const tail = spec.tail ? ` ${spec.tail}` : '';
     text = spec.from
-      ? `with r (${spec.columns.join(', ')}) as (${relation}) insert into ${spec.table} (${spec.from.into.join(', ')}) ${spec.from.select(dialect, rows * width + 1)}${tail}`
+      ? `with r (${spec.columns.join(', ')}) as (${relation}) insert into ${spec.table} (${spec.from.into.join(', ')}) ${spec.from.select(dialect, (i) => (dialect === 'postgres' ? `$${rows * width + 1 + i}` : '?'))}${tail}`
       : // an upsert's SELECT needs a WHERE clause (SQLite would read ON CONFLICT as a join's)
         `insert into ${spec.table} (${spec.columns.join(', ')}) ${relation}${uniform && spec.tail ? ' where true' : ''}${tail}`;
     if (bySize.size >= 64) bySize.clear();

@@ -76,8 +76,7 @@ const APPEND_IF_PROTECTED: BulkInsert = {
   columns: VERSION_COLUMNS,
   from: {
     into: VERSION_COLUMNS,
-    select: (dialect, next) => {
-      const p = (i: number) => (dialect === 'postgres' ? `$${next + i}` : '?');
+    select: (dialect, p) => {
       const seq = dialect === 'postgres' ? 'cast(props_seq as bigint)' : 'props_seq';
       return `select ${VERSION_COLUMNS.slice(0, -1).join(', ')}, ${seq} from r
         where exists (select 1 from vault_mailboxes where tenant_id = ${p(0)} and mailbox_id = ${p(1)} and protected = 1)`;
