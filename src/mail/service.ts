@@ -41,12 +41,12 @@ import type { DB } from '../store/schema.js';
 import * as directory from './directory.js';
 import * as items from './items.js';
 import type { StoredMessage, StoredTexts } from './items.js';
-
-export type { StoredMessage, StoredTexts };
 import { newItemId } from './ids.js';
 import type { MimeSummary } from './mime.js';
 import { snapshotFromSummary } from './messages.js';
 import type { DirectoryGroup, DirectoryUser, FolderRecord, MessageRecord, WellKnownFolder } from './model.js';
+
+export type { StoredMessage, StoredTexts };
 
 export interface ImportItem {
   mime: Buffer;
