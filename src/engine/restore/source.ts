@@ -20,7 +20,8 @@ import type { Trx } from '../../store/store.js';
 /**
  * What the database makes of an item (in this order): `absent` (no version at the restore point, or a
  * delete), `unchanged` (the live message equals its version: same folder, content and properties),
- * `incomplete`, `unreadable` (the snapshot text is missing or not JSON), `nocontent` (the content is no
+ * `incomplete`, `unreadable` (the snapshot text is missing; a text that is not JSON makes the page's
+ * statement fail, and the engine reads the page again item by item), `nocontent` (the content is no
  * longer in the blob store), `deleted` (no live message), `compare` (same folder and content, texts
  * that differ as texts: judge() has the last word), `modified`.
  */
@@ -40,11 +41,6 @@ export interface SourceRow {
   /** `compare` only: the version's snapshot text and the live message's stored properties. */
   props: string | null;
   live_props: string | null;
-}
-
-/** The snapshot text is there and readable (PostgreSQL checks it when the text is written back). */
-function textOkSql(dialect: string): RawBuilder<unknown> {
-  return dialect === 'postgres' ? sql`d.vprops is not null` : sql`coalesce(json_valid(d.vprops), 0) = 1`;
 }
 
 function fromAddressSql(dialect: string): RawBuilder<unknown> {
@@ -75,7 +71,7 @@ async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: stri
       case when d.op <> 'upsert' then 'absent'
         when d.unchanged = 1 then 'unchanged'
         when d.folder_id is null or d.mime_sha256 is null then 'incomplete'
-        when not (${textOkSql(dialect)}) then 'unreadable'
+        when d.vprops is null then 'unreadable'
         when not exists (select 1 from blobs b where b.sha256 = d.mime_sha256) then 'nocontent'
         when d.live = 0 then 'deleted'
         when ${compare} then 'compare'
