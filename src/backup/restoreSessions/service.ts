@@ -144,6 +144,7 @@ export class RestoreSessionsService {
   async create(caller: Caller, input: CreateInput): Promise<SessionRow> {
     await this.checkRestoreAllowed(caller.tenantId);
     const resolved = await this.resolveArtifacts(caller.tenantId, input.artifacts);
+    checkArtifacts(resolved, []);
     const now = this.now();
     const who = storedIdentityOf(caller.principal);
     const id = newId(new Date(now));
@@ -176,7 +177,7 @@ export class RestoreSessionsService {
 
   /**
    * Checks new artifacts against the restore points and searches they name (unknown, foreign or
-   * expired points are InvalidRestorePoint) and against each other (checkArtifacts).
+   * expired points are InvalidRestorePoint); the rules among artifacts are checkArtifacts'.
    */
   private async resolveArtifacts(tenantId: string, inputs: ArtifactInput[]): Promise<ResolvedArtifact[]> {
     if (inputs.length === 0) return [];
@@ -201,7 +202,6 @@ export class RestoreSessionsService {
       }
       out.push({ ...a, mailboxId: points.get(a.restorePointId)!.mailboxId });
     }
-    checkArtifacts(out, []);
     return out;
   }
 
@@ -562,9 +562,9 @@ type ExistingArtifact = Pick<ArtifactRow, 'kind' | 'mailbox_id' | 'restore_point
 /**
  * The rules new artifacts meet together with the session's other artifacts: one destinationType per
  * session; no restore point listed twice (for granular artifacts: the same point and search); no
- * mailbox restored by two full-mailbox artifacts (checked once the mailboxes are known).
+ * mailbox restored by two full-mailbox artifacts.
  */
-function checkArtifacts(inputs: ReadonlyArray<ArtifactInput & { mailboxId?: string }>, existing: readonly ExistingArtifact[]): void {
+function checkArtifacts(inputs: readonly ResolvedArtifact[], existing: readonly ExistingArtifact[]): void {
   const destinations = new Set([...inputs.map((a) => a.destinationType), ...existing.map((a) => a.destination_type)]);
   if (destinations.size > 1) {
     throw errors.differentRestoreDestinationType('All artifacts of a restore session must have the same destinationType.');
@@ -575,7 +575,7 @@ function checkArtifacts(inputs: ReadonlyArray<ArtifactInput & { mailboxId?: stri
     const key = `${a.kind}|${a.restorePointId}|${a.searchResponseId ?? ''}`;
     if (points.has(key)) throw errors.duplicateArtifactInList(`The restore point '${a.restorePointId}' is listed more than once.`);
     points.add(key);
-    if (a.kind !== 'mailbox' || a.mailboxId === undefined) continue;
+    if (a.kind !== 'mailbox') continue;
     if (mailboxes.has(a.mailboxId)) {
       throw errors.duplicateArtifactInList(`The mailbox of restore point '${a.restorePointId}' is already being restored by another artifact of this session.`);
     }
