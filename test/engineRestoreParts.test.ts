@@ -41,7 +41,6 @@ const row = (o: Partial<SourceRow>): SourceRow => ({
   folder_id: 'f1',
   mime_sha256: 'h1',
   props_seq: 7,
-  from_address: 'A@example.com',
   props: JSON.stringify({ subject: 'S', isRead: false, changeKey: 'old', lastModifiedDateTime: '2020-01-01T00:00:00Z', parentFolderId: 'f1' }),
   live_props: JSON.stringify({ isRead: false, subject: 'S' }),
   ...o,
@@ -52,7 +51,7 @@ test('the diff: gone → deleted, any difference → modified, equal in another 
   assert.deepEqual(judge(row({ state: 'unchanged', props: null, live_props: null })), { skip: 'unchanged' });
   assert.deepEqual(judge(row({})), { skip: 'unchanged' }, 'changeKey, lastModifiedDateTime and parentFolderId do not count');
   const deleted = judge(row({ state: 'deleted', props: null, live_props: null }));
-  assert.deepEqual(deleted, { restore: { itemId: 'i1', change: 'deleted', folderId: 'f1', propsSeq: 7, mimeSha256: 'h1', fromAddress: 'A@example.com' } });
+  assert.deepEqual(deleted, { restore: { itemId: 'i1', change: 'deleted', folderId: 'f1', propsSeq: 7, mimeSha256: 'h1' } });
   for (const changed of [{ state: 'modified' as const, props: null, live_props: null }, { live_props: JSON.stringify({ subject: 'S', isRead: true }) }]) {
     const v = judge(row(changed));
     assert.ok('restore' in v && v.restore.change === 'modified', JSON.stringify(changed));

@@ -112,6 +112,12 @@ describe('in place', () => {
     }
     assert.deepEqual(await get(user.id, kept), atPoint.get(kept), 'the unchanged message keeps its changeKey and lastModifiedDateTime');
     for (const id of [edited, gone, moved, kept]) assert.ok((await value(user.id, id)).equals(valueAtPoint.get(id)!), `$value of ${atPoint.get(id).subject}`);
+    // The sender is found as before, in any case of its letters (Ä included: lower-cased as every write does).
+    for (const address of ['ärger.team@fabrikam.example', 'ÄRGER.TEAM@FABRIKAM.EXAMPLE']) {
+      const filter = encodeURIComponent(`from/emailAddress/address eq '${address}'`);
+      const found = ok(await s.request('GET', `/v1.0/users/${user.id}/messages?$filter=${filter}&$select=id`, { token: t.app }), 200).value.map((m: any) => m.id);
+      assert.deepEqual(found.sort(), [edited, gone, moved, kept].sort(), address);
+    }
 
     // Delta: the Inbox lists the three restored messages, not the unchanged one; Deleted Items lists the moved one as removed.
     assert.deepEqual(await deltaSince(inboxDelta), { changed: [edited, gone, moved].sort(), removed: [] });
@@ -249,7 +255,7 @@ describe('unreadable captured versions', () => {
     const link = await deltaLink(user.id, inbox);
     const mail = s.app.core.services.mail as MailService;
     const write = s.app.core.store.write((trx) =>
-      mail.upsertStoredMessages(trx, t.id, user.id, [{ id: 'AAMkAGI2missing', folderId: inbox, mimeSha256: 'none', textKey: 2 ** 40, fromAddress: null }], {
+      mail.upsertStoredMessages(trx, t.id, user.id, [{ id: 'AAMkAGI2missing', folderId: inbox, mimeSha256: 'none', textKey: 2 ** 40 }], {
         table: 'vault_versions',
         key: 'seq',
         column: 'props',

@@ -318,8 +318,6 @@ export interface StoredMessage {
   mimeSha256: string;
   /** The key of the row holding the snapshot text, exactly as a message row stores it (see StoredTexts). Never a draft's. */
   textKey: number;
-  /** The snapshot's from.emailAddress.address (lower-cased here, as by every write: $filter compares it so). */
-  fromAddress: string | null;
 }
 
 /** Where stored snapshot texts are: a table, its integer key column and its text column. */
@@ -338,18 +336,22 @@ export function pgJsonb(text: string): string {
   return String.raw`(case when strpos(${text}, '\u0000') = 0 then ${text} else regexp_replace(${text}, '(?<!\\)((\\\\)*)\\u0000', '\1\\ufffd', 'g') end)::jsonb`;
 }
 
-const STORED_COLUMNS = ['tenant_id', 'mailbox_id', 'id', 'folder_id', 'text_key', 'mime_sha256', 'sender_address', 'modified_at', 'change_key', 'change_seq'] as const;
+const STORED_COLUMNS = ['tenant_id', 'mailbox_id', 'id', 'folder_id', 'text_key', 'mime_sha256', 'modified_at', 'change_key', 'change_seq'] as const;
 
 /**
  * The columns a message row derives from its snapshot, read from the snapshot text by the database,
- * in MESSAGE_COLUMNS order: the same values upsertMessages takes from the object.
+ * in MESSAGE_COLUMNS order: the same values upsertMessages takes from the object. The sender's address
+ * is lower-cased as by every write ($filter compares it so): on SQLite by JavaScript's toLowerCase
+ * itself (Store's `unicode_lower`), on PostgreSQL by lower(), which agrees with it on every address
+ * but for a few letters of special casing (such as a dotted capital I).
  */
 function storedSelect(dialect: DialectName, t: StoredTexts): string {
   const text = `t.${t.column}`;
   const field = (name: string) => (dialect === 'postgres' ? `(j.v ->> '${name}')` : `json_extract(${text}, '$.${name}')`);
   const flag = (name: string) => (dialect === 'postgres' ? `coalesce(${field(name)}::boolean, false)::int` : `coalesce(${field(name)}, 0)`);
   const json = dialect === 'postgres' ? ` cross join lateral (select ${pgJsonb(text)} as v) j` : '';
-  return `select r.tenant_id, r.mailbox_id, r.id, r.folder_id, ${text}, ${field('subject')}, r.sender_address,
+  const sender = dialect === 'postgres' ? `lower(j.v #>> '{from,emailAddress,address}')` : `unicode_lower(json_extract(${text}, '$.from.emailAddress.address'))`;
+  return `select r.tenant_id, r.mailbox_id, r.id, r.folder_id, ${text}, ${field('subject')}, ${sender},
     ${field('internetMessageId')}, ${field('conversationId')}, r.mime_sha256, ${flag('hasAttachments')}, ${flag('isRead')}, ${flag('isDraft')},
     ${field('importance')}, ${field('receivedDateTime')}, ${field('sentDateTime')}, ${field('createdDateTime')}, r.modified_at, r.change_key,
     cast(r.change_seq as bigint)
@@ -388,7 +390,6 @@ export async function upsertStoredMessages(core: Core, trx: Trx, tenantId: strin
     values[k++] = m.folderId;
     values[k++] = m.textKey;
     values[k++] = m.mimeSha256;
-    values[k++] = m.fromAddress?.toLowerCase() ?? null;
     values[k++] = now;
     values[k++] = keys[i];
     values[k++] = seq;

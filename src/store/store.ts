@@ -95,6 +95,9 @@ export class Store {
     // temporary tables and sorts stay in memory too; the largest, the daily collection's set of the
     // messages' content hashes, holds about 75 bytes a message while it runs.
     writerConn.pragma('temp_store = MEMORY');
+    // Lower-casing as every write of the application does (String.prototype.toLowerCase, whole
+    // Unicode), for the values a statement derives itself; SQLite's lower() folds ASCII only.
+    writerConn.function('unicode_lower', { deterministic: true }, (s: unknown) => (typeof s === 'string' ? s.toLowerCase() : s));
     const writerStatements = cachingStatements(writerConn);
     const writer = new Kysely<DB>({ dialect: new SqliteDialect({ database: writerStatements }) });
     let reader = writer;

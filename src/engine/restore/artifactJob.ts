@@ -200,7 +200,6 @@ export function restoreArtifactJob(core: Core): JobHandler {
       folderId: folders.get(i.folderId)!,
       mimeSha256: i.mimeSha256,
       textKey: i.propsSeq,
-      fromAddress: i.fromAddress,
     }));
     const outcome = await writeMessages(core, trx, a.tenantId, a.mailboxId, records, pg.items.map((i) => i.itemId));
     next.cursor = pg.cursor;

@@ -17,7 +17,6 @@ export interface Restorable {
   /** The vault version holding the item's snapshot text at the restore point (as a message row stores it). */
   propsSeq: number;
   mimeSha256: string;
-  fromAddress: string | null;
 }
 
 export const UNREADABLE = 'The captured version of the item is not readable.';
@@ -32,7 +31,7 @@ function comparable(p: Record<string, unknown>): Record<string, unknown> {
 
 /** A top-level function, not a closure made per item (a build that keeps names wraps every closure it makes). */
 function restorable(row: SourceRow, change: Change): Verdict {
-  return { restore: { itemId: row.item_id, change, folderId: row.folder_id!, propsSeq: row.props_seq, mimeSha256: row.mime_sha256!, fromAddress: row.from_address } };
+  return { restore: { itemId: row.item_id, change, folderId: row.folder_id!, propsSeq: row.props_seq, mimeSha256: row.mime_sha256! } };
 }
 
 /** The database's finding (SourceRow.state), with the last word on texts that differ only as texts. */

@@ -13,15 +13,15 @@
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '../../store/schema.js';
-import { pgJsonb } from '../../mail/items.js';
 import { latestVersions, versionProps } from '../../vault/latest.js';
 import type { Trx } from '../../store/store.js';
 
 /**
  * What the database makes of an item (in this order): `absent` (no version at the restore point, or a
  * delete), `unchanged` (the live message equals its version: same folder, content and properties),
- * `incomplete`, `unreadable` (the snapshot text is missing; a text that is not JSON makes the page's
- * statement fail, and the engine reads the page again item by item), `nocontent` (the content is no
+ * `incomplete`, `unreadable` (the snapshot text is missing; a live item's text that is not JSON makes
+ * the page's statement fail, and the engine reads the page again item by item; the texts of the other
+ * items are first read by the write), `nocontent` (the content is no
  * longer in the blob store), `deleted` (no live message), `compare` (same folder and content, texts
  * that differ as texts: judge() has the last word), `modified`.
  */
@@ -36,15 +36,9 @@ export interface SourceRow {
   mime_sha256: string | null;
   /** The version holding the item's snapshot text: the version itself, or the one whose text it shares. */
   props_seq: number;
-  /** The snapshot's from.emailAddress.address (items to restore only). */
-  from_address: string | null;
   /** `compare` only: the version's snapshot text and the live message's stored properties. */
   props: string | null;
   live_props: string | null;
-}
-
-function fromAddressSql(dialect: string): RawBuilder<unknown> {
-  return dialect === 'postgres' ? sql.raw(`${pgJsonb('d.vprops')} #>> '{from,emailAddress,address}'`) : sql`json_extract(d.vprops, '$.from.emailAddress.address')`;
 }
 
 /**
@@ -64,7 +58,6 @@ function samePropsSql(dialect: string): RawBuilder<unknown> {
  * that order already, so it does not sort the page's rows (snapshots and all) once more.
  */
 async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: string, latest: RawBuilder<unknown>): Promise<SourceRow[]> {
-  const restores = sql`d.op = 'upsert' and d.unchanged = 0`;
   const compare = sql`d.live = 1 and d.unchanged = 0 and d.live_folder_id = d.folder_id and d.live_mime = d.mime_sha256`;
   const r = await sql<SourceRow>`
     select d.item_id, d.folder_id, d.mime_sha256, d.props_seq,
@@ -76,7 +69,6 @@ async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: stri
         when d.live = 0 then 'deleted'
         when ${compare} then 'compare'
         else 'modified' end as state,
-      case when ${restores} then ${fromAddressSql(dialect)} end as from_address,
       case when ${compare} then d.vprops end as props,
       case when ${compare} then d.lprops end as live_props
     from (
