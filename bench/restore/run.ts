@@ -4,9 +4,13 @@
  * vault capturing the restored items), against copying the same message rows with one
  * `INSERT ... SELECT` in the same run and database. Prints items/s, CPU time, peak RSS growth during
  * the restore, and the ratio. Targets: ≥ 20,000 items/s, ≥ 0.3 of the copy, RSS growth < 100 MB.
+ * The restore and then the copy run in rounds (every message deleted again before each restore): each
+ * round's ratio compares a restore with the copy run right after it, and the median round is reported,
+ * so that a second's drift in the machine's pace does not decide the ratio.
  *
  *   BENCH_RESTORE_ITEMS   messages in the mailbox (default 100000; 1000000 for the memory check)
- *   BENCH_RESTORE_PROFILE 1 = writes a CPU profile of the restore (create to completed) to ./restore.cpuprofile
+ *   BENCH_RESTORE_ROUNDS  rounds (default 3; 1 above 200,000 items)
+ *   BENCH_RESTORE_PROFILE 1 = writes a CPU profile of the first restore (create to completed) to ./restore.cpuprofile
  *
  * The server runs in this process on a file-backed SQLite store (WAL, fdatasync before acknowledging), as `serve` does.
  * The restore and the copy each start with the WAL checkpointed and emptied, so that neither pays for
@@ -33,6 +37,8 @@ import { startProfile } from '../lib/profile.js';
 
 const ITEMS = Number(process.env.BENCH_RESTORE_ITEMS ?? 100_000);
 const CHUNK = 2000;
+/** Rounds of restore-then-copy (the median is reported); one by default for the million-item memory check. */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_RESTORE_ROUNDS ?? (ITEMS > 200_000 ? 1 : 3)));
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-bench-restore-'));
 const memory = process.env.BENCH_RESTORE_MEMORY === '1';
@@ -148,62 +154,83 @@ try {
     if (r.status >= 300) throw new Error(`${method} ${p}: ${r.status} ${await r.text()}`);
     return r.json() as Promise<any>;
   };
-  quiesce();
-  global.gc?.();
-  const rssBefore = process.memoryUsage().rss;
-  // The kernel's high-water mark (reset here) sees peaks a timer on the busy event loop would miss.
-  const hwm = resetPeakRss();
-  let peak = rssBefore;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  const stopProfile = await startProfile(process.env.BENCH_RESTORE_PROFILE === '1', 'restore.cpuprofile');
-  log('restoring...');
-  const io0 = io();
-  const cpu0 = process.cpuUsage();
-  t = performance.now();
-  const session = await call('POST', '/v1.0/solutions/backupRestore/exchangeRestoreSessions', {
-    mailboxRestoreArtifacts: [{ restorePoint: { id: point.id }, destinationType: 'inPlace' }],
-  });
-  await call('POST', `/v1.0/solutions/backupRestore/exchangeRestoreSessions/${session.id}/activate`, {});
-  for (;;) {
-    const s = await core.store.db.selectFrom('restore_sessions').select('status').where('tenant_id', '=', tenantId).where('id', '=', session.id).executeTakeFirstOrThrow();
-    if (['completed', 'completedWithError', 'failed'].includes(s.status)) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const restoreMs = performance.now() - t;
-  const cpu = process.cpuUsage(cpu0);
-  const io1 = io();
-  log('restored');
-  await stopProfile();
-  const mem = process.memoryUsage();
-  global.gc?.();
-  const kept = process.memoryUsage().heapUsed;
-  clearInterval(sampler);
-  if (hwm) peak = Math.max(peak, peakRss());
-  // What the restore left to the keyword index (it catches up on quiet ticks, or when a search comes).
-  const icpu0 = process.cpuUsage();
-  t = performance.now();
-  const indexed = await catchUpIndex(vaultContext(core));
-  const indexMs = performance.now() - t;
-  const icpu = process.cpuUsage(icpu0);
-  const artifact = await core.store.db.selectFrom('restore_artifacts').select(['status', 'restored_item_count']).where('tenant_id', '=', tenantId).where('session_id', '=', session.id).executeTakeFirstOrThrow();
-  if (artifact.status !== 'succeeded' || artifact.restored_item_count !== ITEMS) throw new Error(`restore ended ${artifact.status} with ${artifact.restored_item_count} items`);
-  const live = await core.store.db.selectFrom('messages').select((e) => e.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).where('mailbox_id', '=', user.id).executeTakeFirstOrThrow();
-  if (Number(live.n) !== ITEMS) throw new Error(`the mailbox holds ${live.n} messages after the restore`);
+  const restoreRound = async (profile: boolean) => {
+    quiesce();
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    // The kernel's high-water mark (reset here) sees peaks a timer on the busy event loop would miss.
+    const hwm = resetPeakRss();
+    let peak = rssBefore;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+    const stopProfile = await startProfile(profile, 'restore.cpuprofile');
+    log('restoring...');
+    const io0 = io();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const session = await call('POST', '/v1.0/solutions/backupRestore/exchangeRestoreSessions', {
+      mailboxRestoreArtifacts: [{ restorePoint: { id: point.id }, destinationType: 'inPlace' }],
+    });
+    await call('POST', `/v1.0/solutions/backupRestore/exchangeRestoreSessions/${session.id}/activate`, {});
+    for (;;) {
+      const s = await core.store.db.selectFrom('restore_sessions').select('status').where('tenant_id', '=', tenantId).where('id', '=', session.id).executeTakeFirstOrThrow();
+      if (['completed', 'completedWithError', 'failed'].includes(s.status)) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const io1 = io();
+    await stopProfile();
+    const mem = process.memoryUsage();
+    global.gc?.();
+    const kept = process.memoryUsage().heapUsed;
+    clearInterval(sampler);
+    if (hwm) peak = Math.max(peak, peakRss());
+    const artifact = await core.store.db.selectFrom('restore_artifacts').select(['status', 'restored_item_count']).where('tenant_id', '=', tenantId).where('session_id', '=', session.id).executeTakeFirstOrThrow();
+    if (artifact.status !== 'succeeded' || artifact.restored_item_count !== ITEMS) throw new Error(`restore ended ${artifact.status} with ${artifact.restored_item_count} items`);
+    const live = await core.store.db.selectFrom('messages').select((e) => e.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).where('mailbox_id', '=', user.id).executeTakeFirstOrThrow();
+    if (Number(live.n) !== ITEMS) throw new Error(`the mailbox holds ${live.n} messages after the restore`);
+    return { ms, cpu, io0, io1, rssBefore, growth: peak - rssBefore, mem, kept };
+  };
 
   // The baseline: the same rows copied by the database alone, into a table shaped and indexed like `messages`
-  // (its primary key, and its secondary indexes as the schema has them).
+  // (its primary key, and its secondary indexes as the schema has them), made anew for each copy.
   const indexes = await sql<{ sql: string }>`select sql from sqlite_master where type = 'index' and tbl_name = 'messages' and sql is not null`.execute(core.store.db);
-  await core.store.write(async (trx) => {
-    await sql`create table bench_copy as select * from messages where 0`.execute(trx);
-    await sql`create unique index bench_copy_pk on bench_copy (tenant_id, mailbox_id, id)`.execute(trx);
-    for (const { sql: text } of indexes.rows) await sql.raw(text.replace(/index (\w+) on messages/i, 'index bench_copy_$1 on bench_copy')).execute(trx);
-  });
-  quiesce();
-  const ccpu0 = process.cpuUsage();
-  t = performance.now();
-  await core.store.write((trx) => sql`insert into bench_copy select * from messages where tenant_id = ${tenantId} and mailbox_id = ${user.id}`.execute(trx));
-  const copyMs = performance.now() - t;
-  const ccpu = process.cpuUsage(ccpu0);
+  const copyRound = async () => {
+    await core.store.write(async (trx) => {
+      await sql`drop table if exists bench_copy`.execute(trx);
+      await sql`create table bench_copy as select * from messages where 0`.execute(trx);
+      await sql`create unique index bench_copy_pk on bench_copy (tenant_id, mailbox_id, id)`.execute(trx);
+      for (const { sql: text } of indexes.rows) await sql.raw(text.replace(/index (\w+) on messages/i, 'index bench_copy_$1 on bench_copy')).execute(trx);
+    });
+    quiesce();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await core.store.write((trx) => sql`insert into bench_copy select * from messages where tenant_id = ${tenantId} and mailbox_id = ${user.id}`.execute(trx));
+    return { ms: performance.now() - t0, cpu: process.cpuUsage(cpu0) };
+  };
+
+  // Rounds of a restore and then a copy of what it restored: the machine's pace drifts, so each ratio
+  // compares a restore with the copy run just after it, and the median round is reported.
+  const rounds: Array<{ restore: Awaited<ReturnType<typeof restoreRound>>; copy: Awaited<ReturnType<typeof copyRound>>; ratio: number }> = [];
+  let indexing: { ms: number; cpu: NodeJS.CpuUsage; versions: number } | undefined;
+  for (let r = 0; r < ROUNDS; r++) {
+    if (r > 0) {
+      log(`round ${r + 1}: deleting every message again...`);
+      core.clock.advance(60_000);
+      await deleteAll();
+      await catchUpIndex(vaultContext(core));
+    }
+    const restore = await restoreRound(r === 0 && process.env.BENCH_RESTORE_PROFILE === '1');
+    if (r === 0) {
+      // What the restore left to the keyword index (it catches up on quiet ticks, or when a search comes).
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const versions = await catchUpIndex(vaultContext(core));
+      indexing = { ms: performance.now() - t0, cpu: process.cpuUsage(cpu0), versions };
+    }
+    const copy = await copyRound();
+    rounds.push({ restore, copy, ratio: copy.ms / restore.ms });
+  }
 
   // The ceiling: the same items deleted again and written back by bare INSERT ... SELECTs of the three rows a
   // restored item is (its message, its delta-log entry, its vault version), a thousand items a transaction,
@@ -244,22 +271,25 @@ try {
   const bareMs = performance.now() - t;
   const bcpu = process.cpuUsage(bcpu0);
 
-  const restoreRate = ITEMS / (restoreMs / 1000);
-  const copyRate = ITEMS / (copyMs / 1000);
-  const ratio = restoreRate / copyRate;
-  const growth = peak - rssBefore;
   const cpuS = (c: NodeJS.CpuUsage) => ((c.user + c.system) / 1e6).toFixed(2);
-  console.log(`restore: in place, ${ITEMS} deleted messages of a protected mailbox (SQLite file, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)})`);
-  console.log(`  restore session           ${(restoreMs / 1000).toFixed(2)} s  ${restoreRate.toFixed(0)} items/s  cpu ${cpuS(cpu)} s (${((cpu.user + cpu.system) / ITEMS).toFixed(1)} µs an item)  peak RSS +${mb(growth)} (from ${mb(rssBefore)})`);
-  if (io0 && io1) {
-    const per = (n: number) => (n / ITEMS).toFixed(1);
-    console.log(`  file I/O during the restore: ${mb(io1.wchar - io0.wchar)} written in ${io1.syscw - io0.syscw} calls (${per(io1.syscw - io0.syscw)} an item), ${mb(io1.rchar - io0.rchar)} read in ${io1.syscr - io0.syscr} calls (${per(io1.syscr - io0.syscr)} an item)`);
-  }
-  console.log(`  memory after the restore: rss ${mb(mem.rss)}, V8 heap ${mb(mem.heapUsed)} used of ${mb(mem.heapTotal)} (${mb(kept)} after a full GC), external ${mb(mem.external)}`);
-  console.log(`  keyword index catch-up    ${(indexMs / 1000).toFixed(2)} s  ${indexed} versions left by the restore  cpu ${cpuS(icpu)} s`);
-  console.log(`  INSERT ... SELECT copy    ${(copyMs / 1000).toFixed(2)} s  ${copyRate.toFixed(0)} rows/s   cpu ${cpuS(ccpu)} s`);
-  console.log(`  the three writes alone    ${(bareMs / 1000).toFixed(2)} s  ${(ITEMS / (bareMs / 1000)).toFixed(0)} items/s  cpu ${cpuS(bcpu)} s: ratio ${(copyMs / bareMs).toFixed(2)} to the copy, the ceiling of a restore that makes them`);
-  console.log(`  ratio ${ratio.toFixed(2)} (target ≥ 0.30) ${ratio >= 0.3 ? 'MET' : 'NOT MET'}; items/s target ≥ 20000 ${restoreRate >= 20_000 ? 'MET' : 'NOT MET'}; RSS growth target < 100 MB ${growth < 100 * 1024 * 1024 ? 'MET' : 'NOT MET'}`);
+  const rate = (ms: number) => ITEMS / (ms / 1000);
+  const mid = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)];
+  const growth = Math.max(...rounds.map((r) => r.restore.growth));
+  const restoreRate = rate(mid.restore.ms);
+  console.log(`restore: in place, ${ITEMS} deleted messages of a protected mailbox (SQLite file, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}), ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}`);
+  rounds.forEach(({ restore: x, copy: c, ratio }, i) => {
+    console.log(`  round ${i + 1}${x === mid.restore && ROUNDS > 1 ? ' (the median)' : ''}`);
+    console.log(`    restore session         ${(x.ms / 1000).toFixed(2)} s  ${rate(x.ms).toFixed(0)} items/s  cpu ${cpuS(x.cpu)} s (${((x.cpu.user + x.cpu.system) / ITEMS).toFixed(1)} µs an item)  peak RSS +${mb(x.growth)} (from ${mb(x.rssBefore)})`);
+    if (x.io0 && x.io1) {
+      const per = (n: number) => (n / ITEMS).toFixed(1);
+      console.log(`    file I/O during the restore: ${mb(x.io1.wchar - x.io0.wchar)} written in ${x.io1.syscw - x.io0.syscw} calls (${per(x.io1.syscw - x.io0.syscw)} an item), ${mb(x.io1.rchar - x.io0.rchar)} read in ${x.io1.syscr - x.io0.syscr} calls (${per(x.io1.syscr - x.io0.syscr)} an item)`);
+    }
+    console.log(`    memory after the restore: rss ${mb(x.mem.rss)}, V8 heap ${mb(x.mem.heapUsed)} used of ${mb(x.mem.heapTotal)} (${mb(x.kept)} after a full GC), external ${mb(x.mem.external)}`);
+    console.log(`    INSERT ... SELECT copy  ${(c.ms / 1000).toFixed(2)} s  ${rate(c.ms).toFixed(0)} rows/s   cpu ${cpuS(c.cpu)} s: ratio ${ratio.toFixed(2)}`);
+  });
+  if (indexing) console.log(`  keyword index catch-up    ${(indexing.ms / 1000).toFixed(2)} s  ${indexing.versions} versions left by the first restore  cpu ${cpuS(indexing.cpu)} s`);
+  console.log(`  the three writes alone    ${(bareMs / 1000).toFixed(2)} s  ${(ITEMS / (bareMs / 1000)).toFixed(0)} items/s  cpu ${cpuS(bcpu)} s: ratio ${(mid.copy.ms / bareMs).toFixed(2)} to the median round's copy, the ceiling of a restore that makes them`);
+  console.log(`  ratio ${mid.ratio.toFixed(2)} (the median round; target ≥ 0.30) ${mid.ratio >= 0.3 ? 'MET' : 'NOT MET'}; items/s target ≥ 20000 ${restoreRate >= 20_000 ? 'MET' : 'NOT MET'}; RSS growth target < 100 MB (the largest of the rounds) ${growth < 100 * 1024 * 1024 ? 'MET' : 'NOT MET'}`);
 } finally {
   await app.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
