@@ -274,6 +274,8 @@ describe('read', () => {
           }
         }
         const [plain, poly, beta, , selected] = await Promise.all(ways.map(([path, headers]) => server.request('GET', path, { headers })));
+        // The row read back (on a data directory: as the values of its columns, named by us) is the row created.
+        assert.deepEqual(plain.body, r0.body);
         assert.equal(poly.body['@odata.type'], '#microsoft.graph.exchangeRestoreSession');
         assert.equal(plain.body['@odata.type'], undefined);
         assert.match(beta.body['@odata.context'], /\/beta\/\$metadata#/);

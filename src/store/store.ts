@@ -184,11 +184,14 @@ export class Store {
    * Runs a read whose SQL text is fixed (compiled once for this dialect) at once, on SQLite files only:
    * the reader connection is a connection of its own that sees committed transactions only, and
    * better-sqlite3 answers synchronously, so Kysely's promise round trips are all a read would add.
-   * Undefined where reads must go through Kysely (in memory the one connection is shared with the
-   * write batch in progress; PostgreSQL is asynchronous).
+   * Answers the first row as the values of its columns in the select list's order, or null when there
+   * is none: the caller knows its columns, and naming each column of a row (a string the engine looks
+   * up in its table of names) costs more than reading it. Undefined where reads must go through Kysely
+   * (in memory the one connection is shared with the write batch in progress; PostgreSQL is asynchronous).
    */
-  readNow<T>(text: string, parameters: readonly unknown[]): T[] | undefined {
-    return this.readerStatements?.prepare(text).all(parameters) as T[] | undefined;
+  readFirstNow(text: string, parameters: readonly unknown[]): unknown[] | null | undefined {
+    if (!this.readerStatements) return undefined;
+    return (this.readerStatements.prepareRaw(text).get(parameters) as unknown[] | undefined) ?? null;
   }
 
   private async drain(): Promise<void> {
@@ -267,18 +270,24 @@ type StatementCache = ReturnType<typeof cachingStatements>;
  * cached by their SQL text (queries are parameterized, so the set of texts is small and bounded).
  */
 function cachingStatements(db: Database.Database, max = 2000) {
-  const cache = new Map<string, Database.Statement>();
+  const cached = (cache: Map<string, Database.Statement>, text: string, raw: boolean) => {
+    let stmt = cache.get(text);
+    if (!stmt) {
+      stmt = db.prepare(text);
+      if (raw) stmt.raw(true);
+      if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+      cache.set(text, stmt);
+    }
+    return stmt;
+  };
+  const objects = new Map<string, Database.Statement>();
+  const arrays = new Map<string, Database.Statement>();
   return {
     close: () => db.close(),
-    prepare(text: string) {
-      let stmt = cache.get(text);
-      if (!stmt) {
-        stmt = db.prepare(text);
-        if (cache.size >= max) cache.delete(cache.keys().next().value as string);
-        cache.set(text, stmt);
-      }
-      return stmt;
-    },
+    /** Rows as objects keyed by column name (what Kysely expects). */
+    prepare: (text: string) => cached(objects, text, false),
+    /** Rows as arrays of their values, in the select list's order (better-sqlite3's raw mode). */
+    prepareRaw: (text: string) => cached(arrays, text, true),
   };
 }
 

@@ -17,6 +17,12 @@ const ARTIFACT_COLUMNS = [
   'restored_item_count', 'created_at',
 ] as const satisfies ReadonlyArray<keyof ArtifactRow>;
 
+/**
+ * A session row from the values of SESSION_COLUMNS in order: one object literal of a fixed shape,
+ * compiled once from the column list (so the two cannot drift apart).
+ */
+const sessionFromValues = new Function('v', `return { ${SESSION_COLUMNS.map((c, i) => `${c}: v[${i}]`).join(', ')} };`) as (v: unknown[]) => SessionRow;
+
 /** A row whose every column holds a placeholder, for compiling an insert once. */
 const placeholders = <C extends string>(columns: readonly C[]) => Object.fromEntries(columns.map((c) => [c, null])) as Record<C, null>;
 
@@ -27,7 +33,7 @@ export class PreparedQueries {
 
   constructor(private readonly store: Store) {
     const db = store.db;
-    this.sessionById = db.selectFrom('restore_sessions').selectAll().where('tenant_id', '=', '').where('id', '=', '').compile().sql;
+    this.sessionById = db.selectFrom('restore_sessions').select(SESSION_COLUMNS).where('tenant_id', '=', '').where('id', '=', '').compile().sql;
     this.insertSessionSql = db.insertInto('restore_sessions').values(placeholders(SESSION_COLUMNS) as never).compile().sql;
   }
 
@@ -36,10 +42,10 @@ export class PreparedQueries {
     return r.rows[0];
   }
 
-  /** The session's row read at once (SQLite files; see Store.readNow), null when there is none; undefined where reads are asynchronous. */
+  /** The session's row read at once (SQLite files; see Store.readFirstNow), null when there is none; undefined where reads are asynchronous. */
   sessionByIdNow(tenantId: string, id: string): SessionRow | null | undefined {
-    const rows = this.store.readNow<SessionRow>(this.sessionById, [tenantId, id]);
-    return rows === undefined ? undefined : (rows[0] ?? null);
+    const values = this.store.readFirstNow(this.sessionById, [tenantId, id]);
+    return values ? sessionFromValues(values) : values;
   }
 
   insertSession(trx: Trx, row: SessionRow): Promise<void> {
