@@ -21,12 +21,11 @@ import { faultPoint } from '../faults.js';
 import { mailOf, vaultOf } from '../ports.js';
 import { artifactStatus, moveArtifact, type ArtifactKey } from './artifacts.js';
 import { Destination, type ArtifactRef } from './destination.js';
-import { judge, UNREADABLE, type Restorable } from './diff.js';
+import { judge, type Restorable } from './diff.js';
 import { messageCopyId } from './names.js';
 import { pace } from './pacing.js';
 import { initialProgress, noteFailure, type RestoreProgress } from './progress.js';
-import { hitsPage, itemsPage, mailboxPage, mailboxPageIds, type SourceRow } from './source.js';
-import { attempt } from './savepoint.js';
+import { hitsPage, itemsPage, mailboxPage, type SourceRow } from './source.js';
 import { writeMessages } from './write.js';
 
 /** Source items per page (and so per transaction); MAILVAULT_RESTORE_BATCH overrides it (crash tests use small pages). */
@@ -119,30 +118,19 @@ export function restoreArtifactJob(core: Core): JobHandler {
 
   /**
    * Reads the next page of source rows (`ids`: the page's items in order, when not every item has a
-   * row). When the page's statement fails — a captured text the database cannot read as JSON — the
-   * page is read again item by item, and the items that fail are set aside as unreadable.
+   * row). The read never parses a text it cannot: a captured text that is not JSON is found by the
+   * write (write.ts), which reports its item as unreadable.
    */
-  async function readPage(trx: Trx, a: Artifact, p: RestoreProgress): Promise<{ rows: SourceRow[]; ids?: string[]; unreadable?: Set<string> }> {
+  async function readPage(trx: Trx, a: Artifact, p: RestoreProgress): Promise<{ rows: SourceRow[]; ids?: string[] }> {
     const dialect = core.store.dialect;
-    const ids = a.kind === 'granular' ? await hitsPage(trx, a.searchResponseId!, a.restorePointId, p.cursor, BATCH) : undefined;
-    const whole = await attempt(trx, 'restore_read', () =>
-      ids ? itemsPage(trx, dialect, a.tenantId, a.mailboxId, p.at, ids) : mailboxPage(trx, dialect, a.tenantId, a.mailboxId, p.at, p.cursor, BATCH),
-    );
-    if ('value' in whole) return { rows: whole.value, ids };
-    const each = ids ?? (await mailboxPageIds(trx, a.tenantId, a.mailboxId, p.at, p.cursor, BATCH));
-    const rows: SourceRow[] = [];
-    const unreadable = new Set<string>();
-    for (const id of each) {
-      const one = await attempt(trx, 'restore_read', () => itemsPage(trx, dialect, a.tenantId, a.mailboxId, p.at, [id]));
-      if ('value' in one) rows.push(...one.value);
-      else unreadable.add(id);
-    }
-    return { rows, ids: each, unreadable };
+    if (a.kind !== 'granular') return { rows: await mailboxPage(trx, dialect, a.tenantId, a.mailboxId, p.at, p.cursor, BATCH) };
+    const ids = await hitsPage(trx, a.searchResponseId!, a.restorePointId, p.cursor, BATCH);
+    return { rows: await itemsPage(trx, dialect, a.tenantId, a.mailboxId, p.at, ids), ids };
   }
 
   /** Reads and diffs the next page; the items to write and where the page ends. */
   async function nextPage(trx: Trx, a: Artifact, p: RestoreProgress, allowance: number): Promise<{ items: Restorable[]; cursor: string | null; examined: number; bad: Array<{ itemId: string; message: string }>; done: boolean }> {
-    const { rows, ids, unreadable } = await readPage(trx, a, p);
+    const { rows, ids } = await readPage(trx, a, p);
     const byId = ids ? new Map(rows.map((r) => [r.item_id, r])) : undefined;
     const order = ids ?? rows.map((r) => r.item_id);
     const items: Restorable[] = [];
@@ -152,7 +140,7 @@ export function restoreArtifactJob(core: Core): JobHandler {
     let cut = false;
     for (let i = 0; i < order.length; i++) {
       const row = byId ? byId.get(order[i]) : rows[i];
-      const verdict = row ? judge(row) : unreadable?.has(order[i]) ? { bad: UNREADABLE } : { skip: 'absent' as const };
+      const verdict = row ? judge(row) : { skip: 'absent' as const };
       if ('restore' in verdict) {
         if (items.length >= allowance) {
           cut = true;

@@ -53,7 +53,7 @@ export function judge(row: SourceRow): Verdict {
       try {
         if (isDeepStrictEqual(comparable(JSON.parse(row.props!)), comparable(JSON.parse(row.live_props!)))) return { skip: 'unchanged' };
       } catch {
-        // an unreadable live item is overwritten by its good version
+        // a text that is not JSON: a live one is overwritten by its version; a version's, the write reports
       }
       return restorable(row, 'modified');
     default:

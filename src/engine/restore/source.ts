@@ -19,10 +19,8 @@ import type { Trx } from '../../store/store.js';
 /**
  * What the database makes of an item (in this order): `absent` (no version at the restore point, or a
  * delete), `unchanged` (the live message equals its version: same folder, content and properties),
- * `incomplete`, `unreadable` (the snapshot text is missing; a live item's text that is not JSON makes
- * the page's statement fail, and the engine reads the page again item by item; the texts of the other
- * items are first read by the write), `nocontent` (the content is no
- * longer in the blob store), `deleted` (no live message), `compare` (same folder and content, texts
+ * `incomplete`, `unreadable` (the snapshot text is missing; a text that is not JSON is never parsed
+ * here, and the write finds it), `nocontent` (the content is no longer in the blob store), `deleted` (no live message), `compare` (same folder and content, texts
  * that differ as texts: judge() has the last word), `modified`.
  */
 export type SourceState = 'absent' | 'unchanged' | 'incomplete' | 'unreadable' | 'nocontent' | 'deleted' | 'compare' | 'modified';
@@ -45,12 +43,14 @@ export interface SourceRow {
  * Snapshot properties equal, ignoring what changes on every write (changeKey, lastModifiedDateTime,
  * parentFolderId). On PostgreSQL the texts are compared as they are (a version's text and the row's
  * are the same text when nothing changed; judge() has the last word on texts that differ), because
- * reading them as jsonb would fail on a text holding the escape \u0000.
+ * reading them as jsonb would fail on a text holding the escape \u0000. On SQLite the texts are read
+ * as JSON only when both are JSON: a damaged text makes the item differ, not the page's read fail.
  */
 function samePropsSql(dialect: string): RawBuilder<unknown> {
   return dialect === 'postgres'
     ? sql`coalesce(v.props, s.props) = m.props`
-    : sql`json_remove(coalesce(v.props, s.props), '$.changeKey', '$.lastModifiedDateTime', '$.parentFolderId') = json(m.props)`;
+    : sql`case when json_valid(coalesce(v.props, s.props)) and json_valid(m.props)
+        then json_remove(coalesce(v.props, s.props), '$.changeKey', '$.lastModifiedDateTime', '$.parentFolderId') = json(m.props) else 0 end`;
 }
 
 /**
@@ -106,12 +106,6 @@ function latestOf(tenantId: string, mailboxId: string, at: string, which: { ids:
 /** The next page of the whole mailbox at `at`, after item `after`. */
 export function mailboxPage(trx: Trx, dialect: string, tenantId: string, mailboxId: string, at: string, after: string | null, limit: number): Promise<SourceRow[]> {
   return page(trx, dialect, tenantId, mailboxId, latestOf(tenantId, mailboxId, at, { after, limit }));
-}
-
-/** The item ids of the page mailboxPage reads, without reading their versions. */
-export async function mailboxPageIds(trx: Trx, tenantId: string, mailboxId: string, at: string, after: string | null, limit: number): Promise<string[]> {
-  const r = await sql<{ item_id: string }>`select l.item_id from (${latestOf(tenantId, mailboxId, at, { after, limit })}) l order by l.item_id`.execute(trx);
-  return r.rows.map((row) => row.item_id);
 }
 
 /** The given messages at `at` (those that existed then). */

@@ -4,8 +4,8 @@
  * the vault version it restores, which the database copies without handing it to us. One bad item never
  * sinks the batch: if the batch write fails it is retried item by item, each in its own savepoint,
  * and only the failing items are lost (items without content were set aside by the diff already). The
- * texts are first read as JSON here, by the write (the diff reads only those of live items): an item
- * whose text the database cannot read is reported as unreadable, like one the diff found so.
+ * texts are read as JSON here, by the write (the diff never parses one it cannot): an item whose text
+ * the database cannot read is reported as unreadable, as one whose text is missing is by the diff.
  */
 import { sql } from 'kysely';
 import type { Core } from '../../core.js';
