@@ -5,29 +5,32 @@ import type { DB } from '../store/schema.js';
  * `vault_versions as v` narrowed to the latest version of each item of a mailbox (optionally only
  * some items, one kind, as of a time, or a page in item order): the one question every reader of the vault asks.
  */
-export function latestVersions(
-  db: Kysely<DB>,
-  tenantId: string,
-  mailboxId: string,
-  o: { itemIds?: string[]; itemKind?: 'message' | 'folder'; at?: string; afterId?: string; limit?: number } = {},
-) {
-  return db.selectFrom('vault_versions as v').innerJoin(
-    (eb) => {
-      let q = eb
-        .selectFrom('vault_versions')
-        .select((e) => ['item_id', e.fn.max('seq').as('seq')])
-        .where('tenant_id', '=', tenantId)
-        .where('mailbox_id', '=', mailboxId);
-      // A literal, so the planner can use the folder versions' partial index (304).
-      if (o.itemKind) q = q.where('item_kind', '=', sql.lit(o.itemKind));
-      if (o.itemIds) q = q.where('item_id', 'in', o.itemIds);
-      if (o.at) q = q.where('at', '<=', o.at);
-      if (o.afterId !== undefined) q = q.where('item_id', '>', o.afterId);
-      const grouped = q.groupBy('item_id');
-      return (o.limit === undefined ? grouped : grouped.orderBy('item_id').limit(o.limit)).as('l');
-    },
-    (j) => j.onRef('l.seq', '=', 'v.seq'),
-  );
+export function latestVersions(db: Kysely<DB>, tenantId: string, mailboxId: string, o: LatestOptions = {}) {
+  return db.selectFrom('vault_versions as v').innerJoin(latestSeqs(db, tenantId, mailboxId, o).as('l'), (j) => j.onRef('l.seq', '=', 'v.seq'));
+}
+
+export interface LatestOptions {
+  itemIds?: string[];
+  itemKind?: 'message' | 'folder';
+  at?: string;
+  afterId?: string;
+  limit?: number;
+}
+
+/** The (item_id, seq) of the latest version of each item, narrowed as latestVersions' options say. */
+export function latestSeqs(db: Kysely<DB>, tenantId: string, mailboxId: string, o: LatestOptions = {}) {
+  let q = db
+    .selectFrom('vault_versions')
+    .select((e) => ['item_id', e.fn.max('seq').as('seq')])
+    .where('tenant_id', '=', tenantId)
+    .where('mailbox_id', '=', mailboxId);
+  // A literal, so the planner can use the folder versions' partial index (304).
+  if (o.itemKind) q = q.where('item_kind', '=', sql.lit(o.itemKind));
+  if (o.itemIds) q = q.where('item_id', 'in', o.itemIds);
+  if (o.at) q = q.where('at', '<=', o.at);
+  if (o.afterId !== undefined) q = q.where('item_id', '>', o.afterId);
+  const grouped = q.groupBy('item_id');
+  return o.limit === undefined ? grouped : grouped.orderBy('item_id').limit(o.limit);
 }
 
 /**

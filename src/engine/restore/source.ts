@@ -7,13 +7,13 @@
  * only a live item in the same folder with the same content whose text differs as a text comes back
  * with both texts, for the last word on whether it changed.
  *
- * These read the vault's `vault_versions` and `search_hits` tables directly (rather than through
- * VaultService.stateAt / searchHitIds) because the restore needs a resumable cursor and must read
- * inside its own transaction.
+ * These read the vault's `vault_versions` and `search_hits` tables (with the vault's own latest-version
+ * query, vault/latest.ts) rather than through VaultService.stateAt / searchHitIds, because the restore
+ * needs a resumable cursor and must read inside its own transaction.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '../../store/schema.js';
-import { latestVersions, versionProps } from '../../vault/latest.js';
+import { latestSeqs, latestVersions, versionProps } from '../../vault/latest.js';
 import type { Trx } from '../../store/store.js';
 
 /**
@@ -57,7 +57,7 @@ function samePropsSql(dialect: string): RawBuilder<unknown> {
  * The page in item order. Ordered by the latest-version subquery's own item id, which SQLite reads in
  * that order already, so it does not sort the page's rows (snapshots and all) once more.
  */
-async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: string, latest: RawBuilder<unknown>): Promise<SourceRow[]> {
+async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: string, latest: ReturnType<typeof latestSeqs>): Promise<SourceRow[]> {
   const compare = sql`d.live = 1 and d.unchanged = 0 and d.live_folder_id = d.folder_id and d.live_mime = d.mime_sha256`;
   const r = await sql<SourceRow>`
     select d.item_id, d.folder_id, d.mime_sha256, d.props_seq,
@@ -89,29 +89,17 @@ async function page(trx: Trx, dialect: string, tenantId: string, mailboxId: stri
 }
 
 /**
- * Each message's latest version at `at`: of the given messages, or of the next `limit` messages after
- * item `after` in item order. Every id is after '': the bound keeps even the first page on the item
- * index (streamed up to the limit).
+ * The next page of the whole mailbox at `at`, after item `after`. Every id is after '': the bound
+ * keeps even the first page on the item index (streamed up to the limit).
  */
-function latestOf(tenantId: string, mailboxId: string, at: string, which: { ids: string[] } | { after: string | null; limit: number }): RawBuilder<unknown> {
-  const scope =
-    'ids' in which
-      ? sql`and item_id in (${sql.join(which.ids)}) group by item_id`
-      : sql`and item_id > ${which.after ?? ''} group by item_id order by item_id limit ${which.limit}`;
-  return sql`
-    select item_id, max(seq) as seq from vault_versions
-    where tenant_id = ${tenantId} and mailbox_id = ${mailboxId} and item_kind = 'message' and at <= ${at} ${scope}`;
-}
-
-/** The next page of the whole mailbox at `at`, after item `after`. */
 export function mailboxPage(trx: Trx, dialect: string, tenantId: string, mailboxId: string, at: string, after: string | null, limit: number): Promise<SourceRow[]> {
-  return page(trx, dialect, tenantId, mailboxId, latestOf(tenantId, mailboxId, at, { after, limit }));
+  return page(trx, dialect, tenantId, mailboxId, latestSeqs(trx, tenantId, mailboxId, { itemKind: 'message', at, afterId: after ?? '', limit }));
 }
 
 /** The given messages at `at` (those that existed then). */
 export function itemsPage(trx: Trx, dialect: string, tenantId: string, mailboxId: string, at: string, ids: string[]): Promise<SourceRow[]> {
   if (ids.length === 0) return Promise.resolve([]);
-  return page(trx, dialect, tenantId, mailboxId, latestOf(tenantId, mailboxId, at, { ids }));
+  return page(trx, dialect, tenantId, mailboxId, latestSeqs(trx, tenantId, mailboxId, { itemKind: 'message', at, itemIds: ids }));
 }
 
 export interface FolderAt {
