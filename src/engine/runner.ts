@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Core } from '../core.js';
 import type { Trx } from '../store/store.js';
-import { anyDue, claim, holdLease, LeaseLost, type JobRow } from './jobs.js';
+import { claim, DueProbe, holdLease, LeaseLost, type JobRow } from './jobs.js';
 
 export interface JobContext {
   readonly job: JobRow;
@@ -34,6 +34,7 @@ export class Runner {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  private dueProbe: DueProbe | undefined;
   readonly owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
 
   constructor(private readonly core: Core, private readonly log: (message: string, error?: unknown) => void) {}
@@ -44,6 +45,12 @@ export class Runner {
 
   private kinds(): string[] {
     return [...this.handlers.keys()];
+  }
+
+  /** Is a job of a registered kind due? (The probe is made again should a kind be registered later.) */
+  private anyDue(kinds: readonly string[]): Promise<boolean> {
+    if (this.dueProbe?.kinds.join() !== kinds.join()) this.dueProbe = new DueProbe(this.core.store, kinds);
+    return this.dueProbe.any(this.core.clock.now());
   }
 
   /** Starts the loop if idle (or makes it look again); resolves when nothing due is left. */
@@ -70,7 +77,7 @@ export class Runner {
     if (this.loop || this.polling || this.stopped) return;
     this.polling = true;
     try {
-      if (await anyDue(this.core.store, this.kinds(), this.core.clock.now())) void this.wake();
+      if (await this.anyDue(this.kinds())) void this.wake();
     } catch (error) {
       if (!this.stopped) this.log('job poll failed', error);
     } finally {
@@ -96,7 +103,7 @@ export class Runner {
     do {
       this.again = false;
       while (!this.stopped) {
-        if (!(await anyDue(this.core.store, kinds, this.core.clock.now()))) break;
+        if (!(await this.anyDue(kinds))) break;
         const job = await this.core.store.write((trx) => claim(trx, this.core.store.dialect, this.owner, kinds, this.core.clock.now()));
         if (!job) break;
         await this.execute(job);
