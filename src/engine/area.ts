@@ -11,8 +11,11 @@ import { vaultOf } from './ports.js';
 import { Runner } from './runner.js';
 import { restoreArtifactJob } from './restore/artifactJob.js';
 
-/** How often an idle worker looks for newly enqueued work (real time). */
-const POLL_MS = 100;
+/**
+ * How often an idle worker looks for work it was not told about (real time): jobs enqueued by another
+ * node, a lapsed lease. Activation wakes the worker itself, and so does every scheduler tick.
+ */
+const POLL_MS = 1000;
 
 export interface EngineService {
   /** Runs due jobs now; resolves when none is left (jobs paced for later stay queued). */
@@ -47,6 +50,8 @@ export const engineArea: Area = {
       if (moved) await run;
     });
     r.start(POLL_MS);
+    // Jobs a previous process left (taken back above) resume now, not at the first poll.
+    setImmediate(() => void r.wake().catch(() => {}));
     const service: EngineService = { runDue: () => r.wake() };
     core.services.engine = service;
   },

@@ -1,8 +1,8 @@
 /**
  * The in-process worker: claims due jobs one at a time and runs them with their handler. It is woken
- * by the scheduler (each tick and each clock move) and by a short poll of the jobs table, so work
- * enqueued by activation starts within a fraction of a second; a clock move waits until the work it
- * made due has run.
+ * by activation (the work it enqueued starts at once), by the scheduler (each tick and each clock move;
+ * a clock move waits until the work it made due has run), and by a poll of the jobs table for work
+ * no one told it about.
  */
 import crypto from 'node:crypto';
 import os from 'node:os';

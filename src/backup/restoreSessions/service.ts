@@ -311,7 +311,7 @@ export class RestoreSessionsService {
     const now = this.now();
     const who = storedIdentityOf(caller.principal);
 
-    return this.core.store.write(async (trx) => {
+    const activated = await this.core.store.write(async (trx) => {
       const session = await lockSession(trx, caller.tenantId, current.id, this.core.store.dialect);
       this.checkMutable(session, 'activated');
       // Checked in the write: a concurrent PATCH may have removed the last artifact.
@@ -384,6 +384,10 @@ export class RestoreSessionsService {
       await this.refreshSession(trx, caller.tenantId, current.id);
       return (await readSession(trx, caller.tenantId, current.id))!;
     });
+    // The jobs are durable: the engine starts on them now rather than at its next poll. It reports its
+    // own failures; the promise ends only when the queue is empty, so nothing waits for it here.
+    this.core.services.engine?.runDue().catch(() => {});
+    return activated;
   }
 
   /**
