@@ -47,10 +47,10 @@ function dueSql(kinds: readonly string[], nowIso: string, real: string) {
 }
 
 /**
- * Is any job of these kinds due? The question an idle worker asks ten times a second, so its SQL is
- * compiled once: building and compiling it with Kysely, in code this rare never gets optimized, cost
- * far more than SQLite answering it (an idle demo server used 57 ms of CPU a second; 26 with the SQL
- * compiled once). On a SQLite file it is read at once.
+ * Is any job of these kinds due? The question the worker asks on every poll and before every claim,
+ * so its SQL is compiled once: building and compiling it with Kysely, in code this rare never gets
+ * optimized, cost far more than SQLite answering it (with a poll ten times a second, an idle demo
+ * server used 57 ms of CPU a second; 26 with the SQL compiled once). On a SQLite file it is read at once.
  */
 export class DueProbe {
   private readonly text: string;
