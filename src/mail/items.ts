@@ -336,6 +336,16 @@ export function pgJsonb(text: string): string {
   return String.raw`(case when strpos(${text}, '\u0000') = 0 then ${text} else regexp_replace(${text}, '(?<!\\)((\\\\)*)\\u0000', '\1\\ufffd', 'g') end)::jsonb`;
 }
 
+/**
+ * Reads the stored text under `key` as JSON, as upsertStoredMessages does, and fails as it would when
+ * the database cannot (a write that failed: was it the text?). Run it in a savepoint: on PostgreSQL a
+ * failed statement ends the transaction.
+ */
+export async function readStoredText(core: Core, trx: Trx, key: number, t: StoredTexts): Promise<void> {
+  const parsed = core.store.dialect === 'postgres' ? pgJsonb(t.column) : `json(${t.column})`;
+  await sql`select ${sql.raw(parsed)} is not null as ok from ${sql.table(t.table)} where ${sql.ref(t.key)} = ${key}`.execute(trx);
+}
+
 const STORED_COLUMNS = ['tenant_id', 'mailbox_id', 'id', 'folder_id', 'text_key', 'mime_sha256', 'modified_at', 'change_key', 'change_seq'] as const;
 
 /**

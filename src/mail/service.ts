@@ -22,6 +22,7 @@
  *       changeKey and lastModifiedDateTime new); FolderGone (items.ts) when a folder named does not exist
  *   upsertStoredMessages(trx, tenantId, mailboxId, StoredMessage[], StoredTexts): Promise<void>
  *       the same from snapshot texts the database holds (a restore: vault versions), never read here
+ *   readStoredText(trx, key, StoredTexts): Promise<void>  — fails where upsertStoredMessages would on that text
  *   deleteMessages(trx, tenantId, mailboxId, ids): Promise<string[]>  — the ids that existed
  *   iterateMessages(tenantId, mailboxId, batchSize = 1000, folderId?): AsyncGenerator<MessageRecord[]>  — id order, via core.store.db
  *   messagesInTrx(trx, tenantId, mailboxId, {afterId?, limit, folderId?}): Promise<MessageRecord[]> — id order
@@ -75,6 +76,7 @@ export interface MailService {
   wellKnownFolderId(tenantId: string, mailboxId: string, name: WellKnownFolder, trx?: Trx): Promise<string | undefined>;
   upsertMessages(trx: Trx, tenantId: string, mailboxId: string, messages: MessageRecord[]): Promise<MessageRecord[]>;
   upsertStoredMessages(trx: Trx, tenantId: string, mailboxId: string, messages: StoredMessage[], texts: StoredTexts): Promise<void>;
+  readStoredText(trx: Trx, key: number, texts: StoredTexts): Promise<void>;
   deleteMessages(trx: Trx, tenantId: string, mailboxId: string, ids: string[]): Promise<string[]>;
   iterateMessages(tenantId: string, mailboxId: string, batchSize?: number, folderId?: string): AsyncGenerator<MessageRecord[]>;
   messagesInTrx(trx: Trx, tenantId: string, mailboxId: string, o: { afterId?: string; limit: number; folderId?: string }): Promise<MessageRecord[]>;
@@ -119,6 +121,7 @@ export function createMailService(core: Core): MailService {
     },
     upsertMessages: (trx, tenantId, mailboxId, messages) => items.upsertMessages(core, trx, tenantId, mailboxId, messages),
     upsertStoredMessages: (trx, tenantId, mailboxId, messages, texts) => items.upsertStoredMessages(core, trx, tenantId, mailboxId, messages, texts),
+    readStoredText: (trx, key, texts) => items.readStoredText(core, trx, key, texts),
     deleteMessages: (trx, tenantId, mailboxId, ids) => items.deleteMessages(core, trx, tenantId, mailboxId, ids),
     async *iterateMessages(tenantId, mailboxId, batchSize = 1000, folderId) {
       let afterId: string | undefined;

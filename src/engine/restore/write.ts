@@ -7,14 +7,12 @@
  * texts are read as JSON here, by the write (the diff never parses one it cannot): an item whose text
  * the database cannot read is reported as unreadable, as one whose text is missing is by the diff.
  */
-import { sql } from 'kysely';
 import type { Core } from '../../core.js';
 import type { Trx } from '../../store/store.js';
-import type { StoredMessage, StoredTexts } from '../../mail/service.js';
+import type { MailService, StoredMessage, StoredTexts } from '../../mail/service.js';
 import { mailOf } from '../ports.js';
 import { attempt } from './savepoint.js';
 import { UNREADABLE } from './diff.js';
-import { pgJsonb } from '../../mail/items.js';
 
 /** Snapshot texts of restored messages: the vault's versions (see source.ts for why the engine names the table). */
 const VAULT_TEXTS: StoredTexts = { table: 'vault_versions', key: 'seq', column: 'props' };
@@ -35,15 +33,12 @@ export async function writeMessages(core: Core, trx: Trx, tenantId: string, mail
   for (let i = 0; i < records.length; i++) {
     const one = await attempt(trx, 'restore_item', () => mail.upsertStoredMessages(trx, tenantId, mailboxId, [records[i]], VAULT_TEXTS));
     if ('value' in one) written++;
-    else failures.push({ itemId: sourceIds[i], message: (await readable(core, trx, records[i].textKey)) ? `The item could not be written: ${(one.error as Error).message}` : UNREADABLE });
+    else failures.push({ itemId: sourceIds[i], message: (await readable(trx, mail, records[i].textKey)) ? `The item could not be written: ${(one.error as Error).message}` : UNREADABLE });
   }
   return { written, failures };
 }
 
 /** Whether the database reads the snapshot text of version `key` as JSON, as the write does. */
-async function readable(core: Core, trx: Trx, key: number): Promise<boolean> {
-  const { table, key: column, column: text } = VAULT_TEXTS;
-  const parsed = core.store.dialect === 'postgres' ? pgJsonb(text) : `json(${text})`;
-  const read = await attempt(trx, 'restore_probe', () => sql`select ${sql.raw(parsed)} is not null as ok from ${sql.table(table)} where ${sql.ref(column)} = ${key}`.execute(trx));
-  return 'value' in read;
+async function readable(trx: Trx, mail: MailService, key: number): Promise<boolean> {
+  return 'value' in (await attempt(trx, 'restore_probe', () => mail.readStoredText(trx, key, VAULT_TEXTS)));
 }
