@@ -55,7 +55,7 @@ function dueSql(kinds: readonly string[], nowIso: string, real: string) {
 export class DueProbe {
   private readonly text: string;
 
-  constructor(private readonly store: Store, readonly kinds: readonly string[]) {
+  constructor(private readonly store: Store, private readonly kinds: readonly string[]) {
     const compiled = sql`select id from jobs where ${dueSql(kinds, '', '')} limit 1`.compile(store.db);
     if (compiled.parameters.length !== kinds.length + 2) throw new Error('the due-job probe compiled to unexpected parameters');
     this.text = compiled.sql;

@@ -41,15 +41,16 @@ export class Runner {
 
   register(kind: string, handler: JobHandler): void {
     this.handlers.set(kind, handler);
+    this.dueProbe = undefined;
   }
 
   private kinds(): string[] {
     return [...this.handlers.keys()];
   }
 
-  /** Is a job of a registered kind due? (The probe is made again should a kind be registered later.) */
-  private anyDue(kinds: readonly string[]): Promise<boolean> {
-    if (this.dueProbe?.kinds.join() !== kinds.join()) this.dueProbe = new DueProbe(this.core.store, kinds);
+  /** Is a job of a registered kind due? */
+  private anyDue(): Promise<boolean> {
+    this.dueProbe ??= new DueProbe(this.core.store, this.kinds());
     return this.dueProbe.any(this.core.clock.now());
   }
 
@@ -77,7 +78,7 @@ export class Runner {
     if (this.loop || this.polling || this.stopped) return;
     this.polling = true;
     try {
-      if (await this.anyDue(this.kinds())) void this.wake();
+      if (await this.anyDue()) void this.wake();
     } catch (error) {
       if (!this.stopped) this.log('job poll failed', error);
     } finally {
@@ -103,7 +104,7 @@ export class Runner {
     do {
       this.again = false;
       while (!this.stopped) {
-        if (!(await this.anyDue(kinds))) break;
+        if (!(await this.anyDue())) break;
         const job = await this.core.store.write((trx) => claim(trx, this.core.store.dialect, this.owner, kinds, this.core.clock.now()));
         if (!job) break;
         await this.execute(job);
