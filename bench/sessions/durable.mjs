@@ -2,19 +2,23 @@
 // before answering 201, stores the session and its artifacts as Mailvault does — two inserts into
 // the same tables of a database Mailvault's migrations made, the creates read in one turn of the event
 // loop sharing one transaction, each answered once its commit's WAL is fdatasync'ed on libuv's thread
-// pool — with none of the rest (routing, hooks, token, validation, lookups, shaping).
+// pool, and the WAL checkpointed off the event loop by Mailvault's own checkpoint thread — with none of
+// the rest (routing, hooks, token, validation, lookups, shaping).
 import fs from 'node:fs';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
+import { checkpointer } from '../../dist/store/checkpointer.js';
 
 const file = process.env.DB_FILE;
 const created = process.env.CREATED_BODY;
 const db = new Database(file);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
-// No checkpoint during the run: not even off the event loop, as Mailvault's are (a ceiling errs high).
-db.pragma('wal_autocheckpoint = 0');
+// Checkpoints as Mailvault's: a thread of their own, after commits (it turns the writer's own off). Without
+// any, the WAL grows through the run and every fdatasync then also commits the file's new blocks: the
+// ceiling measured 12-17% lower that way.
+const checkpoints = checkpointer(file, db, (message) => console.error(message));
 const session = db.prepare(`insert into restore_sessions (tenant_id, id, kind, status, restore_job_type, error, created_by, created_at,
   last_modified_by, last_modified_at, completed_at, activated_at, artifact_total, artifact_completed, artifact_in_progress, artifact_failed)
   values (?, ?, 'exchange', 'draft', 'standard', null, ?, ?, ?, ?, null, null, ?, 0, 0, 0)`);
@@ -41,7 +45,10 @@ function drain() {
     input.mailboxRestoreArtifacts.forEach((a, i) => artifact.run(tenant, newId(), id, i, a.restorePoint.id, crypto.randomUUID(), a.destinationType, now));
   }
   commit.run();
-  fs.fdatasync(wal, () => batch.forEach(({ res }) => res.writeHead(201, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(created) }).end(created)));
+  fs.fdatasync(wal, () => {
+    checkpoints.committed();
+    batch.forEach(({ res }) => res.writeHead(201, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(created) }).end(created));
+  });
 }
 
 const server = http.createServer((req, res) => {
