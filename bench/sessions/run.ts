@@ -9,7 +9,8 @@
  *
  * The create also runs against a second raw server that stores each session durably as Mailvault
  * does (bench/sessions/durable.mjs: the same two inserts into the same schema, group commit, fdatasync
- * before the 201) and nothing else: the ceiling of the create's ratio with this storage on this machine.
+ * before the 201, the WAL checkpointed by Mailvault's checkpoint thread) and nothing else: the ceiling of
+ * the create's ratio with this storage on this machine.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
