@@ -332,7 +332,7 @@ export interface StoredTexts {
  * \u0000, which a snapshot may hold (a NUL in a body's preview); as no column is derived from such a
  * string (a PostgreSQL text cannot hold a NUL), it is read as U+FFFD.
  */
-export function pgJsonb(text: string): string {
+function pgJsonb(text: string): string {
   return String.raw`(case when strpos(${text}, '\u0000') = 0 then ${text} else regexp_replace(${text}, '(?<!\\)((\\\\)*)\\u0000', '\1\\ufffd', 'g') end)::jsonb`;
 }
 

@@ -20,8 +20,9 @@ import type { Trx } from '../../store/store.js';
  * What the database makes of an item (in this order): `absent` (no version at the restore point, or a
  * delete), `unchanged` (the live message equals its version: same folder, content and properties),
  * `incomplete`, `unreadable` (the snapshot text is missing; a text that is not JSON is never parsed
- * here, and the write finds it), `nocontent` (the content is no longer in the blob store), `deleted` (no live message), `compare` (same folder and content, texts
- * that differ as texts: judge() has the last word), `modified`.
+ * here, and the write finds it), `nocontent` (the content is no longer in the blob store), `deleted`
+ * (no live message), `compare` (same folder and content, texts that differ as texts: judge() has the
+ * last word), `modified`.
  */
 export type SourceState = 'absent' | 'unchanged' | 'incomplete' | 'unreadable' | 'nocontent' | 'deleted' | 'compare' | 'modified';
 
