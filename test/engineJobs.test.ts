@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { startServer, type TestServer } from './helpers/server.js';
 import { claim } from '../src/engine/jobs.js';
+import { Runner } from '../src/engine/runner.js';
 import { RESTORE_ARTIFACT_JOB } from '../src/backup/restoreSessions/service.js';
 
 let s: TestServer;
@@ -101,4 +102,14 @@ test('concurrent claims never hand one job to two workers', async () => {
   } finally {
     if (other) await other.app.close();
   }
+});
+
+test('a worker whose queue cannot be read logs it, and waking it still resolves (nothing for a caller to catch)', async () => {
+  const srv = await startServer();
+  const logged: string[] = [];
+  const runner = new Runner(srv.app.core, (message) => logged.push(message));
+  runner.register(`test-${crypto.randomBytes(4).toString('hex')}`, { run: async () => {}, fail: async () => {} });
+  await srv.close(); // its store with it: the queue's read now fails
+  await runner.wake();
+  assert.deepEqual(logged, ['job queue failed']);
 });

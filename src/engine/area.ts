@@ -18,7 +18,7 @@ import { restoreArtifactJob } from './restore/artifactJob.js';
 const POLL_MS = 1000;
 
 export interface EngineService {
-  /** Runs due jobs now; resolves when none is left (jobs paced for later stay queued). */
+  /** Runs due jobs now; resolves when none is left (jobs paced for later stay queued). Never rejects. */
   runDue(): Promise<void>;
 }
 
@@ -51,7 +51,7 @@ export const engineArea: Area = {
     });
     r.start(POLL_MS);
     // Jobs a previous process left (taken back above) resume now, not at the first poll.
-    setImmediate(() => void r.wake().catch(() => {}));
+    setImmediate(() => void r.wake());
     const service: EngineService = { runDue: () => r.wake() };
     core.services.engine = service;
   },

@@ -54,7 +54,10 @@ export class Runner {
     return this.dueProbe.any(this.core.clock.now());
   }
 
-  /** Starts the loop if idle (or makes it look again); resolves when nothing due is left. */
+  /**
+   * Starts the loop if idle (or makes it look again); resolves when nothing due is left. Never rejects:
+   * the loop logs its own failures, and the next poll or tick tries again.
+   */
   wake(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     if (this.loop) {
@@ -101,15 +104,20 @@ export class Runner {
   private async drain(): Promise<void> {
     const kinds = this.kinds();
     if (kinds.length === 0) return;
-    do {
-      this.again = false;
-      while (!this.stopped) {
-        if (!(await this.anyDue())) break;
-        const job = await this.core.store.write((trx) => claim(trx, this.core.store.dialect, this.owner, kinds, this.core.clock.now()));
-        if (!job) break;
-        await this.execute(job);
-      }
-    } while (this.again && !this.stopped);
+    try {
+      do {
+        this.again = false;
+        while (!this.stopped) {
+          if (!(await this.anyDue())) break;
+          const job = await this.core.store.write((trx) => claim(trx, this.core.store.dialect, this.owner, kinds, this.core.clock.now()));
+          if (!job) break;
+          await this.execute(job);
+        }
+      } while (this.again && !this.stopped);
+    } catch (error) {
+      // Reading or claiming from the queue failed (a job's own failure is execute's): logged like a poll's.
+      if (!this.stopped) this.log('job queue failed', error);
+    }
   }
 
   private async execute(job: JobRow): Promise<void> {

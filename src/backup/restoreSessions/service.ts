@@ -384,9 +384,9 @@ export class RestoreSessionsService {
       await this.refreshSession(trx, caller.tenantId, current.id);
       return (await readSession(trx, caller.tenantId, current.id))!;
     });
-    // The jobs are durable: the engine starts on them now rather than at its next poll. It reports its
-    // own failures; the promise ends only when the queue is empty, so nothing waits for it here.
-    this.core.services.engine?.runDue().catch(() => {});
+    // The jobs are durable: the engine starts on them now rather than at its next poll. It logs its own
+    // failures; the promise ends only when the queue is empty, so nothing waits for it here.
+    void this.core.services.engine?.runDue();
     return activated;
   }
 
