@@ -485,7 +485,8 @@ test('delta: initial sync pages to a deltaLink; changes, moves and deletes come 
     pages++;
     url = r.body['@odata.nextLink'];
     deltaLink = r.body['@odata.deltaLink'];
-    if (url) assert.match(url, /\/messages\/delta\?\$select=subject%2CisRead&\$skiptoken=|\/messages\/delta\?\$select=subject,isRead&\$skiptoken=/);
+    // the link holds the token alone; the token keeps the round's $select
+    if (url) assert.match(url, /\/messages\/delta\?\$skiptoken=[^&]+$/);
   }
   assert.equal(pages, 3);
   assert.deepEqual(first.map((m) => m.id).sort(), [...created].sort());
@@ -703,5 +704,5 @@ test('folder delta pages with odata.maxpagesize and $select, includes nested fol
     [[parent.id, 'deleted'], [child.id, 'deleted']].sort(),
     'deleting a folder deletes its subfolders',
   );
-  assert.match(next.body['@odata.deltaLink'], /\/mailFolders\/delta\?\$select=displayName,parentFolderId&\$deltatoken=|\/mailFolders\/delta\?\$select=displayName%2CparentFolderId&\$deltatoken=/);
+  assert.match(next.body['@odata.deltaLink'], /\/mailFolders\/delta\?\$deltatoken=[^&]+$/);
 });

@@ -111,18 +111,20 @@ export function sendCollection(reply: FastifyReply, req: FastifyRequest, g: Grap
   body.value = r.items.map((item) =>
     shape(r.type, item, { version: g.version, includeUnknownEnumMembers: g.includeUnknownEnumMembers, select: r.query?.select }),
   );
-  if (r.hasMore && r.query) body['@odata.nextLink'] = nextLink(req, g, r.query.skip + r.query.top);
+  if (r.hasMore && r.query) body['@odata.nextLink'] = nextLink(req, g, '$skiptoken', encodeSkipToken(r.query.skip + r.query.top, r.query.raw));
   return reply.code(200).send(body);
 }
 
-/** The request's own URL with $skiptoken set to continue at `offset`. */
-export function nextLink(req: FastifyRequest, g: GraphRequest, offset: number): string {
+/**
+ * The request's own path with one option, the token that continues it (`$skiptoken` or
+ * `$deltatoken`) and nothing else, as Graph's links are: the token holds the query's options, so a
+ * client that adds its own options to a stored link again (the Graph SDKs' `.select()` appends to a
+ * `$select` already in the link) sends a longer request, never stores a longer link.
+ */
+export function nextLink(req: FastifyRequest, g: GraphRequest, option: '$skiptoken' | '$deltatoken', token: string): string {
   const url = new URL(req.url, g.origin);
-  for (const k of [...url.searchParams.keys()]) {
-    if (k.toLowerCase() === '$skiptoken' || k.toLowerCase() === 'skiptoken') url.searchParams.delete(k);
-  }
-  url.searchParams.set('$skiptoken', encodeSkipToken(offset));
-  return url.toString().replace(/%24/g, '$');
+  url.search = '';
+  return `${url.toString()}?${option}=${encodeURIComponent(token)}`;
 }
 
 /**

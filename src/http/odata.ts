@@ -83,7 +83,7 @@ export function rejectUnsupported(q: Record<string, string>, allowed: readonly s
 }
 
 export function parseCollectionQuery(query: Record<string, unknown>, spec: CollectionSpec): CollectionQuery {
-  const q = normalizeQuery(query);
+  const { q, skip } = collectionOptions(query);
   rejectUnsupported(q, ['$top', '$skiptoken', '$select', '$filter', '$orderby', '$count', ...(spec.extraOptions ?? [])]);
   const maxTop = spec.maxTop ?? 999;
   let top = spec.defaultTop ?? 100;
@@ -91,7 +91,6 @@ export function parseCollectionQuery(query: Record<string, unknown>, spec: Colle
     if (!/^\d+$/.test(q.$top) || Number(q.$top) < 1) throw errors.badRequest(`Invalid value '${q.$top}' for query option $top: a positive integer is required.`);
     top = Math.min(Number(q.$top), maxTop);
   }
-  const skip = q.$skiptoken !== undefined ? decodeSkipToken(q.$skiptoken) : 0;
   const select = q.$select !== undefined ? parseSelect(q.$select, spec.selectable) : undefined;
   let count = false;
   if (q.$count !== undefined) {
@@ -102,6 +101,23 @@ export function parseCollectionQuery(query: Record<string, unknown>, spec: Colle
   const orderBy = q.$orderby !== undefined ? parseOrderBy(q.$orderby, spec.fields) : [...spec.defaultOrder];
   if (!orderBy.some(([c]) => c === spec.key)) orderBy.push([spec.key, orderBy[orderBy.length - 1]?.[1] ?? 'asc']);
   return { where, orderBy, top, skip, select, count, raw: q };
+}
+
+/**
+ * The options a collection request asks for, and where its page starts. A `$skiptoken` of this
+ * version carries the options of the query it continues: they are the query, and whatever else the
+ * request sends is ignored, as Graph does — a client that adds its `$select` to a stored link again
+ * changes nothing, and the link it is given next is as long as the one it followed. A token of the
+ * previous version (`{"o":N}`: its link carried the options) takes them from the request.
+ */
+function collectionOptions(query: Record<string, unknown>): { q: Record<string, string>; skip: number } {
+  const name = Object.keys(query).find((k) => /^\$?skiptoken$/i.test(k));
+  if (name === undefined) return { q: normalizeQuery(query), skip: 0 };
+  const sent = query[name];
+  if (typeof sent !== 'string') throw errors.badRequest(`Query option '${name}' was specified more than once.`);
+  const token = decodeSkipToken(sent);
+  if (token.query === undefined) return { q: normalizeQuery(query), skip: token.offset };
+  return { q: { ...token.query, $skiptoken: sent }, skip: token.offset };
 }
 
 export function parseSelect(text: string, selectable: readonly string[]): Set<string> {
@@ -117,18 +133,51 @@ export function parseSelect(text: string, selectable: readonly string[]): Set<st
   return out;
 }
 
-export function encodeSkipToken(offset: number): string {
-  return Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
+export interface SkipToken {
+  /** Rows before the page. */
+  offset: number;
+  /** The query's options (normalized names), minus `$skiptoken`; absent in a token of the previous version. */
+  query?: Record<string, string>;
 }
 
-export function decodeSkipToken(token: string): number {
+/** Options a skip token may hold: more is no query any endpoint takes. */
+const MAX_TOKEN_OPTIONS = 16;
+
+/** A `$skiptoken`: base64url of `{"o":offset,"q":{options}}`, the options as the request that began the query sent them. */
+export function encodeSkipToken(offset: number, query: Record<string, string>): string {
+  const q: Record<string, string> = {};
+  for (const [k, v] of Object.entries(query)) if (k !== '$skiptoken') q[k] = v;
+  return Buffer.from(JSON.stringify({ o: offset, q })).toString('base64url');
+}
+
+/**
+ * A `$skiptoken` of this version or the previous one (`{"o":N}`), or 400. The offset must be an
+ * integer both databases bind as one (a safe integer: 1e20 or 2^64 made SQLite answer "datatype
+ * mismatch" and PostgreSQL "out of range for type bigint"); the options must be strings. What the
+ * options say is checked as any request's options are, so a token changed by hand asks nothing a
+ * request could not ask itself.
+ */
+export function decodeSkipToken(token: string): SkipToken {
+  const invalid = () => errors.badRequest('The $skiptoken is invalid or has expired.');
+  if (!/^[A-Za-z0-9_-]+={0,2}$/.test(token)) throw invalid();
+  let v: unknown;
   try {
-    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { o?: unknown };
-    if (typeof v.o === 'number' && Number.isInteger(v.o) && v.o >= 0) return v.o;
+    v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
   } catch {
-    /* fall through */
+    throw invalid();
   }
-  throw errors.badRequest('The $skiptoken is invalid or has expired.');
+  if (!isObject(v) || Object.keys(v).some((k) => k !== 'o' && k !== 'q')) throw invalid();
+  const { o, q } = v;
+  if (typeof o !== 'number' || !Number.isSafeInteger(o) || o < 0) throw invalid();
+  if (q === undefined) return { offset: o };
+  if (!isObject(q)) throw invalid();
+  const entries = Object.entries(q);
+  if (entries.length > MAX_TOKEN_OPTIONS || entries.some(([k, x]) => typeof x !== 'string' || k !== k.toLowerCase() || k === '$skiptoken' || k === '')) throw invalid();
+  return { offset: o, query: q as Record<string, string> };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 type Node = { type: string; value: any; raw: string };

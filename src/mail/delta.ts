@@ -5,6 +5,10 @@
  * they are, the others as `@removed` (moved out: reason `changed`; deleted: `deleted`). The log is
  * kept for CHANGE_RETENTION_DAYS; a token older than what is kept, or one that does not belong to
  * this tenant, mailbox and folder, is 410 SyncStateNotFound.
+ *
+ * A token also carries the round's `$select`, as Graph's do: a link holds the token alone, and what
+ * a client sends beside it is ignored, so the link never grows however often the client adds its
+ * options to it. Tokens of the previous version (without it) take `$select` from the request.
  */
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -27,6 +31,8 @@ export interface DeltaPosition {
   until: number;
   /** keyset: last item id returned in this round */
   after: string | null;
+  /** the round's $select (names joined by ','), null for none; undefined in a token of the previous version */
+  select?: string | null;
 }
 
 function checksum(payload: string): string {
@@ -34,7 +40,7 @@ function checksum(payload: string): string {
 }
 
 export function encodeToken(p: DeltaPosition): string {
-  const payload = Buffer.from(JSON.stringify([p.kind, p.tenantId, p.mailboxId, p.folderId, p.since, p.until, p.after])).toString('base64url');
+  const payload = Buffer.from(JSON.stringify([p.kind, p.tenantId, p.mailboxId, p.folderId, p.since, p.until, p.after, p.select ?? null])).toString('base64url');
   return `${payload}.${checksum(payload)}`;
 }
 
@@ -45,13 +51,17 @@ const syncStateNotFound = () =>
 export async function decodeToken(core: Core, token: string, expect: Pick<DeltaPosition, 'kind' | 'tenantId' | 'mailboxId' | 'folderId'>): Promise<DeltaPosition> {
   const [payload, sum] = token.split('.');
   if (!payload || !sum || checksum(payload) !== sum) throw syncStateNotFound();
-  let v: unknown[];
+  let v: unknown;
   try {
-    v = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown[];
+    v = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
   } catch {
     throw syncStateNotFound();
   }
-  const p: DeltaPosition = { kind: v[0] as 'm', tenantId: v[1] as string, mailboxId: v[2] as string, folderId: v[3] as string | null, since: v[4] as number | null, until: v[5] as number, after: v[6] as string | null };
+  if (!Array.isArray(v) || (v.length !== 7 && v.length !== 8)) throw syncStateNotFound();
+  const seq = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+  const text = (x: unknown): x is string | null => x === null || typeof x === 'string';
+  if (!seq(v[5]) || !(v[4] === null || seq(v[4])) || !text(v[3]) || !text(v[6]) || (v.length === 8 && !text(v[7]))) throw syncStateNotFound();
+  const p: DeltaPosition = { kind: v[0] as 'm', tenantId: v[1] as string, mailboxId: v[2] as string, folderId: v[3], since: v[4], until: v[5], after: v[6], ...(v.length === 8 ? { select: v[7] as string | null } : {}) };
   if (p.kind !== expect.kind || p.tenantId !== expect.tenantId || p.mailboxId !== expect.mailboxId || p.folderId !== expect.folderId) throw syncStateNotFound();
   const pruned = await prunedSeq(core.store.db);
   if (p.since !== null && p.since < pruned) throw syncStateNotFound();

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import type { Core } from '../../core.js';
 import type { Trx } from '../../store/store.js';
 import { errors } from '../../http/errors.js';
-import { contextUrl, graphOf, sendCollection, sendEntity, type GraphRequest } from '../../http/context.js';
+import { contextUrl, graphOf, nextLink, sendCollection, sendEntity, type GraphRequest } from '../../http/context.js';
 import { normalizeQuery, orderSql, parseCollectionQuery, parseSelect, rejectUnsupported, type CollectionSpec } from '../../http/odata.js';
 import * as items from '../items.js';
 import { newItemId } from '../ids.js';
@@ -241,12 +241,15 @@ export function preferTextBody(req: FastifyRequest): boolean {
   return /outlook\.body-content-type\s*=\s*"?text"?/i.test(String(req.headers.prefer ?? ''));
 }
 
-/** Where this delta request continues from (token or a new round), its $select and page size. */
+/**
+ * Where this delta request continues from (token or a new round), its $select and page size. The
+ * $select is the one the round began with, kept in its token: one sent beside a token is ignored.
+ * The page size is the request's own `Prefer: odata.maxpagesize`, as Graph reads it on every request.
+ */
 async function startDelta(core: Core, req: FastifyRequest, expect: Pick<DeltaPosition, 'kind' | 'tenantId' | 'mailboxId' | 'folderId'>, selectable: string[]) {
   const q = normalizeQuery(req.query as Record<string, unknown>);
   rejectUnsupported(q, ['$select', '$skiptoken', '$deltatoken']);
   if (q.$skiptoken !== undefined && q.$deltatoken !== undefined) throw errors.badRequest('Give $skiptoken or $deltatoken, not both.');
-  const select = q.$select !== undefined ? parseSelect(q.$select, selectable) : undefined;
   const m = /odata\.maxpagesize\s*=\s*(\d+)/i.exec(String(req.headers.prefer ?? ''));
   const pageSize = m ? Math.min(Math.max(Number(m[1]), 1), 1000) : DELTA_PAGE;
   let position: DeltaPosition;
@@ -258,20 +261,16 @@ async function startDelta(core: Core, req: FastifyRequest, expect: Pick<DeltaPos
   } else {
     position = { ...expect, since: null, until: await logEnd(core.store.db), after: null };
   }
+  const asked = position.select !== undefined ? position.select : q.$select;
+  const select = asked !== undefined && asked !== null ? parseSelect(asked, selectable) : undefined;
+  position.select = select ? [...select].join(',') : null;
   return { position, select, pageSize };
 }
 
 function sendDelta(req: FastifyRequest, reply: FastifyReply, g: GraphRequest, context: string, value: Array<Record<string, unknown>>, p: DeltaPosition, nextAfter: string | null) {
-  const url = new URL(req.url, g.origin);
-  for (const k of [...url.searchParams.keys()]) if (/^\$?(skiptoken|deltatoken)$/i.test(k)) url.searchParams.delete(k);
   const body: Record<string, unknown> = { '@odata.context': contextUrl(g, context) };
-  if (nextAfter !== null) {
-    url.searchParams.set('$skiptoken', encodeToken({ ...p, after: nextAfter }));
-    body['@odata.nextLink'] = url.toString().replace(/%24/g, '$');
-  } else {
-    url.searchParams.set('$deltatoken', encodeToken({ ...p, since: p.until, after: null }));
-    body['@odata.deltaLink'] = url.toString().replace(/%24/g, '$');
-  }
+  if (nextAfter !== null) body['@odata.nextLink'] = nextLink(req, g, '$skiptoken', encodeToken({ ...p, after: nextAfter }));
+  else body['@odata.deltaLink'] = nextLink(req, g, '$deltatoken', encodeToken({ ...p, since: p.until, after: null }));
   body.value = value;
   return reply.code(200).send(body);
 }
