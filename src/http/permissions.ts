@@ -52,6 +52,7 @@ export const PERMISSIONS = {
   'groupMembers.write': R('GroupMember.ReadWrite.All', ['Group.ReadWrite.All']),
   'mail.read': R('Mail.Read', ['Mail.ReadWrite']),
   'mail.write': R('Mail.ReadWrite'),
+  'mail.translateIds': R('User.ReadBasic.All', ['User.Read', 'User.ReadWrite', 'User.Read.All', 'User.ReadWrite.All']),
 } satisfies Record<string, PermissionRule>;
 
 export type Operation = keyof typeof PERMISSIONS;

@@ -7,6 +7,7 @@ import type { Area } from '../area.js';
 import { createMailService } from './service.js';
 import { pruneChanges } from './delta.js';
 import { directoryRoutes } from './routes/directory.js';
+import { exchangeIdRoutes } from './routes/exchangeIds.js';
 import { folderRoutes } from './routes/folders.js';
 import { messageRoutes } from './routes/messages.js';
 import { seedDemoMail } from './demo.js';
@@ -29,6 +30,7 @@ export const mailArea: Area = {
     directoryRoutes(app, core);
     folderRoutes(app, core);
     messageRoutes(app, core);
+    exchangeIdRoutes(app, core);
   },
   seedDemo: (core, tenantId) => seedDemoMail(core, tenantId),
 };
