@@ -38,6 +38,7 @@ export function mailboxRoute(
 ): void {
   for (const base of ['/users/:userId', '/me']) {
     const h: RouteHandlerMethod = async (req, reply) => {
+      if (prefersImmutableIds(req)) applyPreference(reply, 'IdType="ImmutableId"');
       // A change to a message read before its write is made again from a fresh read when another
       // request changed the message in between (StaleMessage is thrown before anything is written).
       for (let attempt = 1; ; attempt++) {
@@ -52,6 +53,24 @@ export function mailboxRoute(
     };
     app.route({ method, url: base + path, config: { op, ...extra }, handler: h });
   }
+}
+
+/**
+ * `Prefer: IdType="ImmutableId"`. Mailvault's ids never change (a move keeps them), so every id it
+ * gives is already the immutable one; the preference is acknowledged, as Graph does, and changes
+ * nothing else (docs/differences.md).
+ */
+export function prefersImmutableIds(req: FastifyRequest): boolean {
+  const prefer = req.headers.prefer;
+  return prefer !== undefined && /(^|[,;])\s*IdType\s*=\s*"?ImmutableId"?\s*(?=[,;]|$)/i.test(String(prefer));
+}
+
+/** Adds a preference to the response's `Preference-Applied`, beside those already applied (include-unknown-enum-members, ...). */
+export function applyPreference(reply: FastifyReply, preference: string): void {
+  const applied = reply.getHeader('Preference-Applied');
+  const list = applied === undefined ? [] : String(applied).split(',').map((p) => p.trim()).filter(Boolean);
+  if (!list.some((p) => p.toLowerCase() === preference.toLowerCase())) list.push(preference);
+  reply.header('Preference-Applied', list.join(', '));
 }
 
 /** How often a change to a message is made again before it gives up with 409 ErrorIrresolvableConflict. */

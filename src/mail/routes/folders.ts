@@ -11,7 +11,7 @@ import { newItemId } from '../ids.js';
 import { changedItemIds, decodeToken, encodeToken, logEnd, type DeltaPosition } from '../delta.js';
 import { folderFromRow } from '../items.js';
 import type { FolderRecord } from '../model.js';
-import { folderCounts, folderWire, itemNotFound, mailboxRoute, messageWire, objectBody, resolveFolder, MESSAGE_SELECTABLE, type MailboxRef } from './common.js';
+import { applyPreference, folderCounts, folderWire, itemNotFound, mailboxRoute, messageWire, objectBody, resolveFolder, MESSAGE_SELECTABLE, type MailboxRef } from './common.js';
 import { bodyFor } from './messages.js';
 
 const FOLDER_SELECTABLE = ['id', 'displayName', 'parentFolderId', 'childFolderCount', 'unreadItemCount', 'totalItemCount', 'sizeInBytes', 'isHidden'];
@@ -227,7 +227,7 @@ export function folderRoutes(app: FastifyInstance, core: Core): void {
         value.push({ '@odata.type': '#microsoft.graph.message', id, '@removed': { reason: m ? 'changed' : 'deleted' } });
       }
     }
-    if (preferText) reply.header('Preference-Applied', 'outlook.body-content-type="text"');
+    if (preferText) applyPreference(reply, 'outlook.body-content-type="text"');
     return sendDelta(req, reply, g, 'Collection(message)', value, position, more ? ids[ids.length - 1] : null);
   }, core);
 }

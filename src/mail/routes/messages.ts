@@ -14,7 +14,7 @@ import { newItemId } from '../ids.js';
 import { htmlToText, MimeError, readMimeContent, summarizeMime, type MimeAttachment } from '../mime.js';
 import { applyPatch, draftFromJson, mimeFor, parseFileAttachment, snapshotFromSummary } from '../messages.js';
 import type { MessageRecord } from '../model.js';
-import { checkMessageId, graphTime, itemNotFound, mailboxRoute, messageWire, objectBody, resolveFolder, MESSAGE_SELECTABLE, type MailboxRef } from './common.js';
+import { applyPreference, checkMessageId, graphTime, itemNotFound, mailboxRoute, messageWire, objectBody, resolveFolder, MESSAGE_SELECTABLE, type MailboxRef } from './common.js';
 import { preferTextBody } from './folders.js';
 
 const lower = (s: string) => s.toLowerCase();
@@ -132,7 +132,7 @@ export function messageRoutes(app: FastifyInstance, core: Core): void {
       const m = items.messageFromRow(r);
       out.push(messageWire(m, wantBody ? await bodyFor(core, m, preferText) : undefined));
     }
-    if (preferText) reply.header('Preference-Applied', 'outlook.body-content-type="text"');
+    if (preferText) applyPreference(reply, 'outlook.body-content-type="text"');
     return sendCollection(reply, req, g, { type: 'message', items: out, context, query: q, hasMore: rows.length > q.top, count });
   };
 
@@ -180,7 +180,7 @@ export function messageRoutes(app: FastifyInstance, core: Core): void {
     const select = q.$select !== undefined ? parseSelect(q.$select, MESSAGE_SELECTABLE) : undefined;
     const m = await loadMessage(core, mb, req);
     const preferText = preferTextBody(req);
-    if (preferText) reply.header('Preference-Applied', 'outlook.body-content-type="text"');
+    if (preferText) applyPreference(reply, 'outlook.body-content-type="text"');
     const body = !select || select.has('body') ? await bodyFor(core, m, preferText) : undefined;
     return sendEntity(reply, g, { type: 'message', value: messageWire(m, body), context: `${mb.contextPrefix}/messages/$entity`, select });
   };
