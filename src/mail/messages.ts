@@ -121,7 +121,8 @@ function body(v: unknown): { contentType: 'text' | 'html'; content: string } {
 }
 
 /** `type/subtype`, optionally with parameters; it becomes a MIME header, so no control characters. */
-const MEDIA_TYPE = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;[^\x00-\x1f\x7f]*)?$/;
+/** type/subtype and parameters. */
+export const MEDIA_TYPE = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;[^\x00-\x1f\x7f]*)?$/;
 
 /** A fileAttachment from Graph JSON. Other attachment kinds are not implemented. */
 export function parseFileAttachment(v: unknown): MimeAttachment {

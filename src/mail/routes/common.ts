@@ -14,6 +14,7 @@ import { findUser } from '../directory.js';
 import { isPlausibleId } from '../ids.js';
 import { WELL_KNOWN_FOLDERS, type DirectoryGroup, type DirectoryUser, type FolderRecord, type MessageRecord } from '../model.js';
 import { FolderGone, StaleMessage, folderFromRow } from '../items.js';
+import { MEDIA_TYPE } from '../messages.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT';
 
@@ -262,6 +263,40 @@ export function groupWire(g: DirectoryGroup): Record<string, unknown> {
     securityEnabled: g.securityEnabled,
     visibility: g.groupTypes.includes('Unified') ? 'Public' : null,
   };
+}
+
+/**
+ * Stored content as a download (a message's or an attachment's `$value`): always `attachment` with
+ * its file name, never sniffed, and sandboxed should anything still render it. The content type is
+ * the one stored when it is a well-formed media type in ASCII (application/octet-stream otherwise): a
+ * browser downloads an attachment whatever its type, so stored HTML or SVG never runs on the
+ * server's origin.
+ */
+export function sendDownload(reply: FastifyReply, data: Buffer, contentType: string, fileName: string): FastifyReply {
+  return reply
+    .code(200)
+    .header('Content-Type', MEDIA_TYPE.test(contentType) && /^[\x20-\x7e]+$/.test(contentType) ? contentType : 'application/octet-stream')
+    .header('Content-Disposition', contentDisposition(fileName))
+    .header('X-Content-Type-Options', 'nosniff')
+    .header('Content-Security-Policy', "sandbox; default-src 'none'")
+    .send(data);
+}
+
+/**
+ * `attachment; filename="..."` (RFC 6266) for any name: printable ASCII as it is (quotes,
+ * backslashes, percent signs and path separators made `_`), anything else in `filename*` as UTF-8
+ * (RFC 5987) beside an ASCII fallback.
+ */
+export function contentDisposition(name: string): string {
+  const clean = [...name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').replace(/[\\/]/g, '_').trim()].slice(0, 200).join('') || 'download';
+  const ascii = clean.replace(/[^\x20-\x7e]|["%]/g, '_');
+  if (ascii === clean) return `attachment; filename="${ascii}"`;
+  let encoded = '';
+  for (const byte of Buffer.from(clean, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    encoded += /[A-Za-z0-9!#$&+.^_`|~-]/.test(c) ? c : '%' + byte.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
 /** A JSON object body, or 400. */

@@ -14,7 +14,7 @@ import { newItemId } from '../ids.js';
 import { htmlToText, MimeError, readMimeContent, summarizeMime, type MimeAttachment } from '../mime.js';
 import { applyPatch, draftFromJson, mimeFor, parseFileAttachment, snapshotFromSummary } from '../messages.js';
 import type { MessageRecord } from '../model.js';
-import { applyPreference, checkMessageId, graphTime, itemNotFound, mailboxRoute, messageWire, objectBody, resolveFolder, MESSAGE_SELECTABLE, type MailboxRef } from './common.js';
+import { applyPreference, checkMessageId, graphTime, itemNotFound, mailboxRoute, messageWire, objectBody, resolveFolder, sendDownload, MESSAGE_SELECTABLE, type MailboxRef } from './common.js';
 import { preferTextBody } from './folders.js';
 
 const lower = (s: string) => s.toLowerCase();
@@ -228,7 +228,7 @@ export function messageRoutes(app: FastifyInstance, core: Core): void {
     const m = await loadMessage(core, mb, req);
     const data = await items.readBlob(db, m.mimeSha256);
     if (!data) throw errors.generalException('The message content is missing.');
-    return reply.code(200).header('Content-Type', 'text/plain').send(data);
+    return sendDownload(reply, data, 'text/plain', `${m.props.subject || 'message'}.eml`);
   };
 
   for (const prefix of ['', '/mailFolders/:folderId']) {
@@ -314,7 +314,7 @@ export function messageRoutes(app: FastifyInstance, core: Core): void {
       const m = await loadMessage(core, mb, req);
       const { content, i } = await findAttachment(req, m);
       const a = content.attachments[i];
-      return reply.code(200).header('Content-Type', a.contentType).send(a.content);
+      return sendDownload(reply, a.content, a.contentType, a.name);
     }, core);
 
     mailboxRoute(app, 'DELETE', `${prefix}/messages/:messageId/attachments/:attachmentId`, 'mail.write', async (req, reply, mailbox) => {
