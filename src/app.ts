@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { OffsetClock } from './clock.js';
 import { Store } from './store/store.js';
 import { loadOrCreateSigningKey, readServerFile, writeServerFile } from './identity/keys.js';
+import { securePrivateDir, writePrivateFile } from './files.js';
 import { DEFAULT_APP_ID, TokenVerifier, type Principal } from './identity/tokens.js';
 import { BACKUP_RESTORE_PERMISSIONS } from './http/permissions.js';
 import { Tenants } from './backup/tenants.js';
@@ -40,7 +41,11 @@ export interface App {
 
 export async function createApp(config: Config): Promise<App> {
   const dataDir = config.dataDir;
-  if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
+  if (dataDir) {
+    securePrivateDir(dataDir, (file, from, to) => {
+      if (config.logLevel !== 'silent') console.error(`[mailvault] ${file}: mode ${from.toString(8)} -> ${to.toString(8)} (readable by its owner only)`);
+    });
+  }
   const store = await Store.open({ file: dataDir ? path.join(dataDir, 'mailvault.db') : undefined, databaseUrl: config.databaseUrl });
   const clock = new OffsetClock();
   const savedOffset = await store.db.selectFrom('server_state').select('value').where('key', '=', 'clock_offset_ms').executeTakeFirst();
@@ -146,8 +151,8 @@ async function loadTls(config: Config): Promise<{ key: string; cert: string }> {
   }
   const tls = await selfSignedCertificate();
   if (certFile && keyFile) {
-    fs.writeFileSync(keyFile, tls.key, { mode: 0o600 });
-    fs.writeFileSync(certFile, tls.cert);
+    writePrivateFile(keyFile, tls.key);
+    writePrivateFile(certFile, tls.cert);
   }
   return tls;
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { exportJWK, importJWK, generateKeyPair, type JWK, type CryptoKey } from 'jose';
+import { makePrivateDir, writePrivateFile } from '../files.js';
 
 /** The RS256 key that signs this server's tokens; kept in the data directory (or in memory). */
 export interface SigningKey {
@@ -22,10 +23,8 @@ export async function loadOrCreateSigningKey(dataDir: string | undefined): Promi
   const { privateKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
   const jwk = { ...(await exportJWK(privateKey)), kid: crypto.randomUUID(), alg: 'RS256', use: 'sig' };
   if (file) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = file + '.tmp';
-    fs.writeFileSync(tmp, JSON.stringify(jwk), { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    makePrivateDir(path.dirname(file));
+    writePrivateFile(file, JSON.stringify(jwk));
     // Two processes may race to create the key: whoever renamed last wins; read back what is on disk.
     return fromPrivateJwk(JSON.parse(fs.readFileSync(file, 'utf8')));
   }
@@ -54,8 +53,6 @@ export function readServerFile(dataDir: string | undefined): ServerFile | undefi
 
 export function writeServerFile(dataDir: string | undefined, content: ServerFile): void {
   if (!dataDir) return;
-  fs.mkdirSync(dataDir, { recursive: true });
-  const file = path.join(dataDir, 'server.json');
-  fs.writeFileSync(file + '.tmp', JSON.stringify(content, null, 2));
-  fs.renameSync(file + '.tmp', file);
+  makePrivateDir(dataDir);
+  writePrivateFile(path.join(dataDir, 'server.json'), JSON.stringify(content, null, 2));
 }

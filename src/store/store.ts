@@ -7,6 +7,7 @@ import type { DB } from './schema.js';
 import type { DialectName } from './dialect.js';
 import { migrations } from './migrations/index.js';
 import { AUTOCHECKPOINT_PAGES, checkpointer } from './checkpointer.js';
+import { createPrivateFile, makePrivateDir } from '../files.js';
 
 export type Trx = Transaction<DB>;
 export type Reader = Kysely<DB>;
@@ -74,7 +75,11 @@ export class Store {
       return store;
     }
     const file = options.file;
-    if (file) fs.mkdirSync(path.dirname(file), { recursive: true });
+    if (file) {
+      makePrivateDir(path.dirname(file));
+      // SQLite creates the -wal and -shm files with the database file's mode: a 0600 database keeps them 0600 too.
+      createPrivateFile(file);
+    }
     const writerConn = new Database(file ?? ':memory:');
     writerConn.pragma('journal_mode = WAL');
     // With a file, commits are made durable by an fdatasync of the WAL on libuv's thread pool before
