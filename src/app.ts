@@ -49,7 +49,10 @@ export async function createApp(config: Config): Promise<App> {
   const store = await Store.open({ file: dataDir ? path.join(dataDir, 'mailvault.db') : undefined, databaseUrl: config.databaseUrl });
   const clock = new OffsetClock();
   const savedOffset = await store.db.selectFrom('server_state').select('value').where('key', '=', 'clock_offset_ms').executeTakeFirst();
-  if (savedOffset) clock.restoreOffset(Number(savedOffset.value));
+  const clockRepaired = savedOffset !== undefined && clock.restoreOffset(Number(savedOffset.value));
+  if (clockRepaired && config.logLevel !== 'silent') {
+    console.error(`[mailvault] the saved clock (offset ${savedOffset.value} ms) was past the latest time the clock may show; it now shows ${clock.now().toISOString()}`);
+  }
   const key = await loadOrCreateSigningKey(dataDir);
 
   let serverFile = readServerFile(dataDir);
@@ -80,6 +83,8 @@ export async function createApp(config: Config): Promise<App> {
       userId: null,
       userName: null,
       permissions: new Set(BACKUP_RESTORE_PERMISSIONS),
+      graph: true,
+      emulatorAdmin: true,
     }),
     saveClock: async () => {
       const value = String(clock.offset);
@@ -90,9 +95,10 @@ export async function createApp(config: Config): Promise<App> {
     services: {},
   };
 
+  if (clockRepaired) await core.saveClock();
   for (const area of AREAS) await area.setup(core);
 
-  await core.tenants.ensure(defaultTenantId, config.demo ? 'Mailvault Demo' : 'Contoso');
+  await core.tenants.create(defaultTenantId, config.demo ? 'Mailvault Demo' : 'Contoso');
   if (config.demo) await seedDemoOnce(core);
 
   const server = buildServer(core, { https: config.https ? await loadTls(config) : undefined });

@@ -11,6 +11,15 @@ export interface Clock {
   set(to: Date): Date;
 }
 
+/**
+ * The latest time the clock may show: every date the system derives from it (a restore point's
+ * expiry a year on, a job due hours later) must still be a four-digit-year ISO date that both
+ * databases store and every reader parses. Moves beyond it are refused.
+ */
+export const LATEST_CLOCK_MS = Date.UTC(9998, 0, 1);
+
+export class ClockRangeError extends RangeError {}
+
 export class OffsetClock implements Clock {
   private offsetMs: number;
   constructor(start?: Date, private readonly real: () => number = Date.now) {
@@ -20,21 +29,32 @@ export class OffsetClock implements Clock {
     return new Date(this.real() + this.offsetMs);
   }
   advance(ms: number): Date {
-    if (!(ms >= 0)) throw new RangeError('the clock never moves back');
+    if (!(ms >= 0)) throw new ClockRangeError('the clock never moves back');
+    if (!(this.real() + this.offsetMs + ms <= LATEST_CLOCK_MS)) throw new ClockRangeError(`the clock cannot move past ${new Date(LATEST_CLOCK_MS).toISOString()}`);
     this.offsetMs += ms;
     return this.now();
   }
   set(to: Date): Date {
     const delta = to.getTime() - this.now().getTime();
-    if (delta < 0) throw new RangeError('the clock never moves back');
+    if (!(delta >= 0)) throw new ClockRangeError('the clock never moves back');
     return this.advance(delta);
   }
   /** Offset persisted so a restarted server keeps its emulated time. */
   get offset(): number {
     return this.offsetMs;
   }
-  restoreOffset(offsetMs: number): void {
+  /**
+   * Takes a persisted offset back. One that would put the clock past LATEST_CLOCK_MS (a data
+   * directory from a version that let it go there) is brought back to it, so the server starts and
+   * works; true when that happened.
+   */
+  restoreOffset(offsetMs: number): boolean {
+    if (!Number.isFinite(offsetMs) || this.real() + offsetMs > LATEST_CLOCK_MS) {
+      this.offsetMs = LATEST_CLOCK_MS - this.real();
+      return true;
+    }
     if (offsetMs > this.offsetMs) this.offsetMs = offsetMs;
+    return false;
   }
 }
 

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { loadConfig, ConfigError, DEFAULTS } from './config.js';
 import { createApp } from './app.js';
 import { loadOrCreateSigningKey, readServerFile } from './identity/keys.js';
-import { mintToken } from './identity/tokens.js';
+import { canonicalTenantId, mintAdminToken, mintToken } from './identity/tokens.js';
 import { registerMailCommands } from './mail/cli.js';
 import path from 'node:path';
 
@@ -27,6 +27,10 @@ program
   .addOption(new Option('--database-url <url>', 'PostgreSQL connection string instead of the embedded store').env('MAILVAULT_DATABASE_URL'))
   .addOption(new Option('--policy-state-errors <style>', 'policy activate/deactivate in the wrong state: documented (403 PolicyActionNotAllowed) | examples (400 invalidStateForActivation)').env('MAILVAULT_POLICY_STATE_ERRORS'))
   .addOption(new Option('--log-level <level>', 'fatal | error | warn | info | debug | silent').env('MAILVAULT_LOG_LEVEL'))
+  .addOption(new Option('--public-url <url>', 'the base URL clients reach the server at; links are built on it').env('MAILVAULT_PUBLIC_URL'))
+  .addOption(new Option('--allowed-hosts <names>', 'host names besides its own that requests may name in Host, comma-separated').env('MAILVAULT_ALLOWED_HOSTS'))
+  .addOption(new Option('--body-timeout <seconds>', `a request body that stops arriving is answered 408 after this long (default ${DEFAULTS.bodyTimeoutSeconds})`).env('MAILVAULT_BODY_TIMEOUT'))
+  .addOption(new Option('--max-token-lifetime <duration>', `longest lifetime of a minted token (default ${DEFAULTS.maxTokenLifetime})`).env('MAILVAULT_MAX_TOKEN_LIFETIME'))
   .action(async (opts) => {
     const config = loadConfig(opts);
     const app = await createApp(config);
@@ -34,9 +38,13 @@ program
     const where = config.databaseUrl ? 'on PostgreSQL' : config.memory ? 'in memory' : `in ${config.dataDir}`;
     console.log(`Mailvault listening on ${base} (data ${where})`);
     console.log(`Graph endpoint: ${base}/v1.0/solutions/backupRestore`);
+    if (config.allowAnonymous) {
+      console.log('Anonymous requests are allowed (loopback only): they act as the emulator administrator and as an application of the default tenant.');
+    }
     if (config.demo) {
-      const token = await mintToken(app.core.key, { tenantId: app.core.defaultTenantId, expires: '30d' });
-      console.log(`\nDemo tenant: ${app.core.defaultTenantId}\nToken (30 days):\n${token}\n`);
+      const lifetime = config.maxTokenLifetime;
+      const token = await mintToken(app.core.key, { tenantId: app.core.defaultTenantId, expires: lifetime, maxLifetime: lifetime });
+      console.log(`\nDemo tenant: ${app.core.defaultTenantId}\nToken (${lifetime}):\n${token}\n`);
       console.log(`Try:\n  curl ${config.https ? '--cacert ' + path.join(config.dataDir ?? '.', 'tls-cert.pem') + ' ' : ''}-H "Authorization: Bearer ${token.slice(0, 12)}..." ${base}/v1.0/solutions/backupRestore`);
       console.log(`  (or: TOKEN=$(npx mailvault token${config.dataDir ? ' --data ' + config.dataDir : ''}) && curl -H "Authorization: Bearer $TOKEN" ${base}/v1.0/solutions/backupRestore)`);
     }
@@ -52,18 +60,27 @@ program
   .command('token')
   .description('print a token the server using this data directory accepts')
   .addOption(new Option('--data <dir>', 'data directory').env('MAILVAULT_DATA').default(DEFAULTS.data))
+  .option('--admin', "the emulator administrator's token (server-wide controls under /_mailvault), not a Graph token")
   .option('--tenant <id>', 'tenant id (default: the server\'s default tenant)')
   .option('--app <id>', 'application (client) id')
   .option('--user <id>', 'delegated token for this user id')
   .option('--roles <list>', 'application permissions, comma-separated')
   .option('--scopes <list>', 'delegated permissions, comma-separated')
   .option('--expires <duration>', 'lifetime, e.g. 1h, 30m, PT2H', '1h')
+  .addOption(new Option('--max-token-lifetime <duration>', `longest lifetime allowed (default ${DEFAULTS.maxTokenLifetime})`).env('MAILVAULT_MAX_TOKEN_LIFETIME').default(DEFAULTS.maxTokenLifetime))
   .action(async (opts) => {
-    if (opts.roles && opts.scopes) throw new ConfigError('give --roles or --scopes, not both');
     const dataDir = path.resolve(opts.data);
     const key = await loadOrCreateSigningKey(dataDir);
+    const lifetime = { expires: opts.expires, maxLifetime: opts.maxTokenLifetime };
+    if (opts.admin) {
+      if (opts.tenant || opts.app || opts.user || opts.roles || opts.scopes) throw new ConfigError('--admin takes no tenant, application, user or permissions');
+      process.stdout.write((await mintAdminToken(key, lifetime)) + '\n');
+      return;
+    }
+    if (opts.roles && opts.scopes) throw new ConfigError('give --roles or --scopes, not both');
     const tenantId = opts.tenant ?? readServerFile(dataDir)?.defaultTenantId;
     if (!tenantId) throw new ConfigError(`no default tenant in ${dataDir}: start the server once, or pass --tenant`);
+    if (!canonicalTenantId(tenantId)) throw new ConfigError(`invalid --tenant: ${tenantId} (a GUID)`);
     const list = (s: string | undefined) => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
     const token = await mintToken(key, {
       tenantId,
@@ -71,7 +88,7 @@ program
       userId: opts.user,
       roles: list(opts.roles),
       scopes: list(opts.scopes),
-      expires: opts.expires,
+      ...lifetime,
     });
     process.stdout.write(token + '\n');
   });
@@ -79,7 +96,7 @@ program
 registerMailCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof ConfigError || (error instanceof Error && /invalid expiry/.test(error.message))) {
+  if (error instanceof ConfigError || (error instanceof Error && /^invalid (expiry|maximum token lifetime)/.test(error.message))) {
     console.error(`mailvault: ${error.message}`);
     process.exit(2);
   }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseExpiry } from './identity/tokens.js';
 
 /** Everything the server can be told, validated once. Every flag also reads MAILVAULT_<NAME>. */
 export interface Config {
@@ -25,6 +26,14 @@ export interface Config {
    * table's 403 PolicyActionNotAllowed, `examples` the API pages' 400 invalidStateForActivation.
    */
   policyStateErrors: 'documented' | 'examples';
+  /** The base URL clients reach the server at (behind a proxy); links are built on it. */
+  publicUrl: string | undefined;
+  /** Host names besides the server's own that requests may name in `Host` (see http/hosts.ts). */
+  allowedHosts: string[];
+  /** A request whose body stops arriving is answered 408 this long after its last byte. */
+  bodyTimeoutMs: number;
+  /** The longest lifetime of a token minted by POST /_mailvault/token or `mailvault token` (1h, 24h, PT12H). */
+  maxTokenLifetime: string;
 }
 
 export const DEFAULTS = {
@@ -35,6 +44,8 @@ export const DEFAULTS = {
   bodyLimit: 1024 * 1024,
   logLevel: 'warn',
   schedulerIntervalMs: 1000,
+  bodyTimeoutSeconds: 10,
+  maxTokenLifetime: '24h',
 } as const;
 
 export class ConfigError extends Error {}
@@ -75,6 +86,26 @@ export function loadConfig(raw: Raw, env: NodeJS.ProcessEnv = process.env): Conf
     throw new ConfigError(`invalid --policy-state-errors: ${policyStateErrors} (documented | examples)`);
   }
   const interval = Number(flag(raw, 'schedulerInterval', env) ?? DEFAULTS.schedulerIntervalMs);
+  const publicUrl = flag(raw, 'publicUrl', env);
+  if (publicUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(String(publicUrl));
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash || url.username) {
+      throw new ConfigError(`invalid --public-url: ${String(publicUrl)} (http(s)://host[:port][/path])`);
+    }
+  }
+  const bodyTimeout = Number(flag(raw, 'bodyTimeout', env) ?? DEFAULTS.bodyTimeoutSeconds);
+  if (!(bodyTimeout > 0 && bodyTimeout <= 3600)) throw new ConfigError(`invalid --body-timeout: ${String(flag(raw, 'bodyTimeout', env))} (seconds, at most 3600)`);
+  const maxTokenLifetime = String(flag(raw, 'maxTokenLifetime', env) ?? DEFAULTS.maxTokenLifetime);
+  try {
+    parseExpiry(maxTokenLifetime, maxTokenLifetime);
+  } catch {
+    throw new ConfigError(`invalid --max-token-lifetime: ${maxTokenLifetime} (a duration such as 24h or P7D)`);
+  }
   return {
     host,
     port,
@@ -91,6 +122,10 @@ export function loadConfig(raw: Raw, env: NodeJS.ProcessEnv = process.env): Conf
     logLevel: String(flag(raw, 'logLevel', env) ?? DEFAULTS.logLevel),
     schedulerIntervalMs: Number.isFinite(interval) && interval > 0 ? interval : DEFAULTS.schedulerIntervalMs,
     policyStateErrors,
+    publicUrl: publicUrl === undefined ? undefined : String(publicUrl),
+    allowedHosts: String(flag(raw, 'allowedHosts', env) ?? '').split(',').map((h) => h.trim()).filter(Boolean),
+    bodyTimeoutMs: Math.round(bodyTimeout * 1000),
+    maxTokenLifetime,
   };
 }
 

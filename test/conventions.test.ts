@@ -60,7 +60,7 @@ test('__proto__ and constructor keys are rejected, never merged', async () => {
 });
 
 test('collections page with $top and an absolute @odata.nextLink to the end, with $count, $filter, $orderby, $select', async () => {
-  const tenant = s.newTenant();
+  const tenant = await s.newTenant();
   const token = await s.token({ tenantId: tenant });
   const created: string[] = [];
   for (let i = 0; i < 23; i++) {

@@ -10,7 +10,7 @@ after(() => s.close());
 
 /** A fresh tenant and an application token for it holding every permission. */
 async function tenant() {
-  const tenantId = s.newTenant();
+  const tenantId = await s.newTenant();
   const token = await s.token({ tenantId });
   return { tenantId, token };
 }

@@ -28,7 +28,7 @@ before(async () => {
 after(() => s.close());
 
 async function mailbox() {
-  const tenantId = s.newTenant();
+  const tenantId = await s.newTenant();
   const token = await s.token({ tenantId });
   const r = await s.request('POST', '/v1.0/users', { token, body: { accountEnabled: true, displayName: 'Svc', mailNickname: 'svc', userPrincipalName: `svc${crypto.randomUUID().slice(0, 8)}@contoso.test`, passwordProfile: { password: 'Secret-123456' } } });
   return { tenantId, token, uid: r.body.id as string };

@@ -20,7 +20,7 @@ interface Box {
 let counter = 0;
 /** A fresh tenant with one user (and so one mailbox). */
 async function box(): Promise<Box> {
-  const tenantId = s.newTenant();
+  const tenantId = await s.newTenant();
   const token = await s.token({ tenantId });
   const upn = `user${++counter}@contoso.test`;
   const r = await s.request('POST', '/v1.0/users', {

@@ -19,7 +19,7 @@ const HOUR = 3_600_000;
 /** Moves the clock to a quarter past the next whole second after `at` (the clock never moves back). */
 async function clockAt(at: number): Promise<void> {
   const now = new Date((await s.request('GET', '/_mailvault/clock')).body.now).getTime();
-  ok(await s.request('POST', '/_mailvault/clock', { body: { set: new Date(Math.ceil(Math.max(at, now) / 1000) * 1000 + 250).toISOString() } }), 200);
+  ok(await s.request('POST', '/_mailvault/clock', { token: s.adminToken, body: { set: new Date(Math.ceil(Math.max(at, now) / 1000) * 1000 + 250).toISOString() } }), 200);
 }
 
 const nowMs = async () => new Date((await s.request('GET', '/_mailvault/clock')).body.now).getTime();

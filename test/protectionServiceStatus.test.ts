@@ -76,17 +76,17 @@ test('the clock: GET answers now and timing; set moves it forward and runs what 
   ok(await s.request('POST', `${BR}/serviceApps/${app.id}/activate`, { token: t.user, body: { effectiveDateTime: effective } }), 202);
 
   for (const body of [{ advance: 'ten minutes' }, { set: 'tomorrow' }, { advance: 'PT1M', set: effective }, {}]) {
-    expectGraphError(await s.request('POST', '/_mailvault/clock', { token: t.app, body }), 400, 'BadRequest');
+    expectGraphError(await s.request('POST', '/_mailvault/clock', { token: s.adminToken, body }), 400, 'BadRequest');
   }
-  expectGraphError(await s.request('POST', '/_mailvault/clock', { token: t.app, body: { set: '2000-01-01T00:00:00Z' } }), 400, 'BadRequest');
+  expectGraphError(await s.request('POST', '/_mailvault/clock', { token: s.adminToken, body: { set: '2000-01-01T00:00:00Z' } }), 400, 'BadRequest');
   expectGraphError(await s.request('POST', '/_mailvault/clock', { token: null, body: { advance: 'PT1M' } }), 401, 'InvalidAuthenticationToken');
   assert.equal(ok(await s.request('GET', `${BR}/serviceApps/${app.id}`, { token: t.app }), 200).status, 'pendingActive');
 
-  const moved = ok(await s.request('POST', '/_mailvault/clock', { token: t.app, body: { set: effective } }), 200);
+  const moved = ok(await s.request('POST', '/_mailvault/clock', { token: s.adminToken, body: { set: effective } }), 200);
   assert.deepEqual(Object.keys(moved).sort(), ['now', 'timing']);
   assert.ok(moved.now >= effective, 'the clock runs on from where it was set');
   assert.equal(ok(await s.request('GET', `${BR}/serviceApps/${app.id}`, { token: t.app }), 200).status, 'active');
-  const advanced = ok(await s.request('POST', '/_mailvault/clock', { token: t.app, body: { advance: 'PT10M' } }), 200);
+  const advanced = ok(await s.request('POST', '/_mailvault/clock', { token: s.adminToken, body: { advance: 'PT10M' } }), 200);
   assert.ok(Date.parse(advanced.now) >= Date.parse(moved.now) + 600_000);
 });
 
@@ -94,11 +94,11 @@ test('the clock: set to a day that does not exist is a 400 and leaves it where i
   const r = await startServer({ schedulerInterval: '3600000' });
   try {
     for (const set of ['2099-02-29T00:00:00Z', '2100-02-29T00:00:00Z', '2099-04-31T08:00:00.5Z', '2099-02-29T00:00:00']) {
-      const e = expectGraphError(await r.request('POST', '/_mailvault/clock', { body: { set } }), 400, 'BadRequest');
+      const e = expectGraphError(await r.request('POST', '/_mailvault/clock', { token: r.adminToken, body: { set } }), 400, 'BadRequest');
       assert.equal(e.message, "'set' must be an ISO 8601 date-time.");
     }
     assert.ok(ok(await r.request('GET', '/_mailvault/clock'), 200).now < '2099-01-01', 'the clock did not move');
-    const moved = ok(await r.request('POST', '/_mailvault/clock', { body: { set: '2096-02-29T12:00:00' } }), 200);
+    const moved = ok(await r.request('POST', '/_mailvault/clock', { token: r.adminToken, body: { set: '2096-02-29T12:00:00' } }), 200);
     assert.ok(moved.now >= '2096-02-29T12:00:00.000Z' && moved.now < '2096-03-01', moved.now);
   } finally {
     await r.close();

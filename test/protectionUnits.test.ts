@@ -75,7 +75,7 @@ test('a unit is the same on every path, with @odata.type and the right context',
   }
   const svc = s.app.core.services.protection as any;
   assert.deepEqual(await svc.getUnit(t.id, u.id), expected);
-  assert.equal(await svc.getUnit(s.newTenant(), u.id), undefined);
+  assert.equal(await svc.getUnit(await s.newTenant(), u.id), undefined);
 });
 
 test('displayName and email are given to delegated callers only', async () => {

@@ -16,7 +16,7 @@ before(async () => {
 after(() => s.close());
 
 test('onboarding: service app, enable, policy, activation, protected units', async () => {
-  const tenantId = s.newTenant();
+  const tenantId = await s.newTenant();
   const app = graphClient(s, await s.token({ tenantId }));
   const admin = graphClient(s, await s.token({ tenantId, userId: crypto.randomUUID(), userName: 'Tenant Admin' }));
 

@@ -373,7 +373,7 @@ test('points older than 14 days lose fastRestore (the policy’s 10-minute tier)
 });
 
 test('a year on, each point expires on its own: gone from list, get and search at once, and the collection keeps what the others need', async () => {
-  const setClock = async (at: number) => ok(await s.request('POST', '/_mailvault/clock', { body: { set: iso(at) } }), 200);
+  const setClock = async (at: number) => ok(await s.request('POST', '/_mailvault/clock', { token: s.adminToken, body: { set: iso(at) } }), 200);
   const expiry = Date.parse((await listPoints(s, t.app, unitA)).at(-1)!.expirationDateTime);
   assert.equal(iso(expiry).slice(4), P0.slice(4), 'one calendar year after P0');
   // Just before P0 expires (a daily collection runs here), then just after it (none runs in between).
@@ -390,7 +390,7 @@ test('a year on, each point expires on its own: gone from list, get and search a
 
   const expired = await s.app.core.store.db.selectFrom('restore_points').select('id').where('tenant_id', '=', t.id).where('expires_at', '<=', iso(expiry + 1)).execute();
   assert.ok(expired.some((r) => r.id === pointId[P0]));
-  const report = ok(await s.request('POST', '/_mailvault/vault/gc'), 200);
+  const report = ok(await s.request('POST', '/_mailvault/vault/gc', { token: s.adminToken }), 200);
   assert.equal(report.expiredRestorePoints, expired.length);
   assert.ok(report.versionsRemoved >= 1, 'the versions only P0 needed go (a2, deleted before P1)');
   // The remaining points read exactly as before.

@@ -304,7 +304,7 @@ describe('realistic timing', () => {
     await s.app.core.store.write((trx) => (s.app.core.services.mail as MailService).deleteMessages(trx, t.id, u.id, seeded.map((m) => m.id)));
     await s.advance('PT15M'); // a later point holds the deletions
     const expires = ok(await s.request('GET', `${BR}/restorePoints/${p}`, { token: t.app }), 200).expirationDateTime;
-    ok(await s.request('POST', '/_mailvault/clock', { body: { set: new Date(Date.parse(expires) - 60_000).toISOString() } }), 200);
+    ok(await s.request('POST', '/_mailvault/clock', { token: s.adminToken, body: { set: new Date(Date.parse(expires) - 60_000).toISOString() } }), 200);
 
     const id = await createSession(s, t, { mailboxRestoreArtifacts: [{ restorePoint: { id: p }, destinationType: 'inPlace' }] });
     await activate(s, t, id);
@@ -315,7 +315,7 @@ describe('realistic timing', () => {
     assert.equal(a.status, 'inProgress');
     assert.ok(a.restoredItemCount < 600, `still running: ${a.restoredItemCount}`);
     ok(await s.request('GET', `${BR}/restorePoints/${p}`, { token: t.app }), 404);
-    ok(await s.request('POST', '/_mailvault/vault/gc'), 200); // the point expired: only the running restore holds it
+    ok(await s.request('POST', '/_mailvault/vault/gc', { token: s.adminToken }), 200); // the point expired: only the running restore holds it
 
     await s.advance('PT3M');
     const session = await waitForSession(s, t, id);
@@ -324,7 +324,7 @@ describe('realistic timing', () => {
     assert.equal(a.restoredItemCount, 600);
     assert.equal(ok(await s.request('GET', `/v1.0/users/${u.id}/messages?$count=true&$top=1`, { token: t.app }), 200)['@odata.count'], 600);
     // Done, it holds nothing: the next collection removes the point.
-    ok(await s.request('POST', '/_mailvault/vault/gc'), 200);
+    ok(await s.request('POST', '/_mailvault/vault/gc', { token: s.adminToken }), 200);
     assert.equal(await s.app.core.store.db.selectFrom('restore_points').select('id').where('id', '=', p).executeTakeFirst(), undefined);
   });
 });

@@ -208,7 +208,7 @@ describe('create', () => {
     for (const id of ['no-such-point', '', '   ']) {
       expectGraphError(await create({ mailboxRestoreArtifacts: [{ restorePoint: { id }, destinationType: 'inPlace' }] }), 400, 'InvalidRestorePoint');
     }
-    const other = await s.token({ tenantId: s.newTenant() });
+    const other = await s.token({ tenantId: await s.newTenant() });
     expectGraphError(await create(SEED1, { token: other }), 400, 'InvalidRestorePoint');
   });
 
@@ -370,7 +370,7 @@ describe('read', () => {
   });
 
   test('paging a few hundred sessions with $top and @odata.nextLink to the end; $count; $orderby', async () => {
-    const token = await s.token({ tenantId: s.newTenant() });
+    const token = await s.token({ tenantId: await s.newTenant() });
     const created: string[] = [];
     for (let batch = 0; batch < 6; batch++) {
       const rs = await Promise.all(Array.from({ length: 50 }, () => create({}, { token })));
@@ -667,7 +667,7 @@ describe('permissions and tenancy', () => {
 
   test('another tenant sees none of these sessions and cannot touch them', async () => {
     const id = await newSession();
-    const other = await s.token({ tenantId: s.newTenant() });
+    const other = await s.token({ tenantId: await s.newTenant() });
     expectGraphError(await get(`${SESSIONS}/${id}`, { token: other }), 404, 'RestoreSessionNotFound');
     expectGraphError(await get(`${BASE}/restoreSessions/${id}`, { token: other }), 404, 'RestoreSessionNotFound');
     expectGraphError(await get(`${SESSIONS}/${id}/mailboxRestoreArtifacts`, { token: other }), 404, 'RestoreSessionNotFound');

@@ -233,7 +233,7 @@ test('after a year points expire and garbage collection frees what only they nee
     });
     assert.deepEqual(ok(search, 200).noResultProtectionUnitIds, [unitId]);
 
-    const report = ok(await g.request('GET', '/_mailvault/vault/gc'), 200).lastRun;
+    const report = ok(await g.request('GET', '/_mailvault/vault/gc', { token: g.adminToken }), 200).lastRun;
     assert.ok(report, 'the scheduled collection ran');
     assert.equal(report.expiredRestorePoints, pointIds.length);
     assert.ok(report.versionsRemoved >= 4, `versions removed: ${report.versionsRemoved}`);
@@ -265,7 +265,7 @@ test('after a year points expire and garbage collection frees what only they nee
     await postMessage(g, t, stays.id, { subject: 'A new year' });
     await g.advance('PT10M');
     assert.equal((await points(g, t, unitId)).length, 2, 'the tick asked for above, and the change');
-    const again = ok(await g.request('POST', '/_mailvault/vault/gc'), 200);
+    const again = ok(await g.request('POST', '/_mailvault/vault/gc', { token: g.adminToken }), 200);
     assert.equal(again.versionsRemoved, 0);
     assert.equal(again.expiredRestorePoints, 0);
     assert.deepEqual(subjects(await stateAt(g, t.id, stays.id, (await points(g, t, unitId))[0])), ['A new year', 'Permanent']);

@@ -64,7 +64,7 @@ test('a restored message refers to the version it restores, and keeps its snapsh
 
     // A year on, retention keeps only the latest version of each item: the restored one, now with the text itself.
     await s.advance('P366D');
-    const report = ok(await s.request('GET', '/_mailvault/vault/gc'), 200).lastRun;
+    const report = ok(await s.request('GET', '/_mailvault/vault/gc', { token: s.adminToken }), 200).lastRun;
     assert.ok(report && report.versionsRemoved >= 2, `versions removed: ${report?.versionsRemoved}`);
     const left = await versions();
     assert.equal(left.length, 1);

@@ -91,7 +91,7 @@ function peakRss(): number {
 
 try {
   const tenantId = crypto.randomUUID();
-  await core.tenants.ensure(tenantId, 'Bench');
+  await core.tenants.create(tenantId, 'Bench');
   const user = await core.store.write((trx) => mail.createUser(trx, tenantId, { userPrincipalName: 'bench@contoso.example', displayName: 'Bench Mailbox' }));
   const inbox = (await mail.wellKnownFolderId(tenantId, user.id, 'inbox'))!;
 

@@ -28,13 +28,19 @@ export const errors = {
   badRequest: e(400, 'BadRequest'),
   invalidRequest: e(400, 'invalidRequest'),
   unauthenticated: e(401, 'InvalidAuthenticationToken'),
+  /** A token of a tenant that does not exist (Graph's code and message). */
+  tenantNotFound: e(401, 'OrganizationFromTenantGuidNotFound'),
   accessDenied: e(403, 'accessDenied'),
   itemNotFound: e(404, 'itemNotFound'),
   methodNotAllowed: e(405, 'methodNotAllowed'),
+  /** A request whose body stopped arriving. */
+  requestTimeout: e(408, 'RequestTimeout'),
   conflict: e(409, 'conflict'),
   syncStateNotFound: e(410, 'SyncStateNotFound'),
   payloadTooLarge: e(413, 'RequestEntityTooLarge'),
   unsupportedMediaType: e(415, 'UnsupportedMediaType'),
+  /** The request line or headers are larger than the server reads (Node's limit, 16 KB). */
+  headersTooLarge: e(431, 'RequestHeaderFieldsTooLarge'),
   notImplemented: e(501, 'notImplemented'),
   generalException: e(500, 'generalException'),
   serviceNotAvailable: e(503, 'serviceNotAvailable'),

@@ -5,13 +5,17 @@
  * Every response carries request-id and client-request-id; every failure is a Graph error envelope.
  */
 import crypto from 'node:crypto';
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyContextConfig, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
 import secureJson from 'secure-json-parse';
 import { GraphError, errors, errorDate } from './errors.js';
 import { GRAPH_POWERSHELL_APP_ID, PERMISSIONS, REFUSED_TO_POWERSHELL, type PermissionRule } from './permissions.js';
 import { TokenError, type Principal } from '../identity/tokens.js';
+import { tenantNotFound } from '../backup/tenants.js';
 import type { Core } from '../core.js';
+import { hostPolicy } from './hosts.js';
 
 const GRAPH_PREFIX = /^\/(v1\.0|beta)(\/|$)/i;
 
@@ -25,18 +29,49 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1000 },
     bodyLimit: core.config.bodyLimit,
-    https: options.https ?? null,
+    // A request without Host reaches the pipeline, which refuses it with a Graph envelope (Node's own 400 has no body).
+    ...((options.https ? { https: { ...options.https, requireHostHeader: false } } : { http: { requireHostHeader: false } }) as object),
     genReqId: () => crypto.randomUUID(),
     rewriteUrl: (req) => (req.url && req.url.includes('(') ? rewriteODataKeys(req.url) : req.url ?? '/'),
     frameworkErrors: (error, req, reply) => {
       sendError(req, reply, errors.badRequest(error.message || 'Bad request.'));
     },
+    // What Node's HTTP parser refuses before a request exists (oversized headers, a malformed request
+    // line or header, an ambiguous length) is answered with a Graph envelope too.
+    clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      const graphError =
+        error.code === 'HPE_HEADER_OVERFLOW'
+          ? errors.headersTooLarge('The request line or headers are larger than the server accepts (16 KB).')
+          : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? errors.requestTimeout('The request did not arrive in time.')
+            : errors.badRequest('The request is not valid HTTP/1.1 and cannot be read.');
+      if (socket.writable && !(socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+        const id = crypto.randomUUID();
+        const body = JSON.stringify(errorBody(graphError, id, id));
+        socket.write(
+          `HTTP/1.1 ${graphError.status} ${http.STATUS_CODES[graphError.status]}\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nrequest-id: ${id}\r\nclient-request-id: ${id}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      }
+      socket.destroy();
+    },
   }) as unknown as FastifyInstance;
+  const hosts = hostPolicy(core.config);
 
   // Declared up front so every request object keeps one shape (properties added later would make V8
   // migrate each request to a new hidden class).
   app.decorateRequest('graph', undefined);
   app.decorateRequest('clientRequestId', '');
+
+  /** Why a request is refused before anything else (a Host this server is not, a NUL); arms the body's timeout. */
+  const refused = (req: FastifyRequest, reply: FastifyReply, bodiless: boolean): Error | undefined => {
+    if (!hosts.accepts(req.headers.host, req.raw.httpVersion)) return errors.badRequest(`The Host header '${req.headers.host ?? ''}' does not name this server.`);
+    const nul = nulIn(req);
+    if (nul) return nul;
+    if (!bodiless) armBodyTimeout(req, reply, core.config.bodyTimeoutMs);
+    return undefined;
+  };
 
   // A shadow router of every route, to tell 405 (path exists, other method) from 400 (unknown segment).
   const shadow = FindMyWay({ caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
@@ -68,7 +103,7 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
         principal,
         tenantId: principal.tenantId,
         version: url.charCodeAt(1) === 98 /* b */ || url.charCodeAt(1) === 66 ? 'beta' : 'v1.0',
-        origin: `${req.protocol}://${req.headers.host ?? `${core.config.host}:${core.config.port}`}`,
+        origin: hosts.origin(req),
         includeUnknownEnumMembers: unknownMembers,
       };
       done();
@@ -84,6 +119,7 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
     const graph = req.graph;
     if (!graph) return done();
     if (isGraph) {
+      if (!graph.principal.graph) return done(errors.unauthenticated('Access token validation failure. Invalid audience.', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } }));
       if (!config.op) return done(errors.accessDenied('This operation is not available.'));
       try {
         authorize(graph.principal, config.op);
@@ -91,8 +127,8 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
         return done(error as Error);
       }
     }
-    if (core.tenants.isCached(graph.tenantId)) return done();
-    core.tenants.ensure(graph.tenantId).then(() => done(), done);
+    if (!graph.principal.graph || core.tenants.isCached(graph.tenantId)) return done();
+    core.tenants.exists(graph.tenantId).then((exists) => done(exists ? undefined : tenantNotFound(graph.tenantId)), done);
   };
   app.addHook('onRoute', (route) => {
     const config = (route.config ?? {}) as FastifyContextConfig;
@@ -100,18 +136,18 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
     const hooks = <T>(h: T | T[] | undefined): T[] => (h === undefined ? [] : Array.isArray(h) ? h : [h]);
     const guard = guardHook(config, isGraph);
     type Hook = (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const bodiless = methods.every((m) => m === 'GET' || m === 'HEAD' || m === 'DELETE');
     let first: Hook = (req, reply, done) => {
       stampIds(req, reply);
-      done(nulIn(req));
+      done(refused(req, reply, bodiless));
     };
     if (!config.public && (isGraph || route.url.startsWith('/_mailvault'))) {
-      const methods = Array.isArray(route.method) ? route.method : [route.method];
-      const bodiless = methods.every((m) => m === 'GET' || m === 'HEAD' || m === 'DELETE');
       // Without a body to wait for, authentication and authorization run in the one first hook.
       first = (req, reply, done) => {
         stampIds(req, reply);
-        const nul = nulIn(req);
-        if (nul) return done(nul);
+        const refusal = refused(req, reply, bodiless);
+        if (refusal) return done(refusal);
         authenticateHook(req, reply, (err) => (err || !bodiless ? done(err) : guard(req, reply, done)));
       };
       route.onRequest = [first, ...hooks(route.onRequest)] as typeof route.onRequest;
@@ -125,7 +161,9 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
   // 3. bodies: JSON (prototype keys refused; a bare string is no body any route takes), text for MIME
   // uploads; any other type is a 415
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json', 'text/json'], { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser(['application/json', 'text/json'], { parseAs: 'string' }, (req, body, done) => {
+    const charset = foreignCharset(req);
+    if (charset) return done(charset, undefined);
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
     try {
@@ -138,13 +176,14 @@ export function buildServer(core: Core, options: ServerOptions = {}): FastifyIns
       done(errors.badRequest(poisoned ? 'The request body contains a forbidden property name (__proto__ or constructor).' : 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.'), undefined);
     }
   });
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, String(body)));
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (req, body, done) => done(foreignCharset(req) ?? null, String(body)));
 
   app.setErrorHandler((error, req, reply) => {
     sendError(req, reply, toGraphError(error, req));
   });
 
   app.setNotFoundHandler((req, reply) => {
+    if (!hosts.accepts(req.headers.host, req.raw.httpVersion)) return sendError(req, reply, errors.badRequest(`The Host header '${req.headers.host ?? ''}' does not name this server.`));
     const path = (req.url.split('?')[0] ?? '/').replace(/\/+$/, '') || '/';
     const allowed = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'].filter((m) => m !== req.method && shadow.find(m as 'GET', path));
     if (allowed.length > 0) {
@@ -256,12 +295,62 @@ function toGraphError(error: unknown, req: FastifyRequest): GraphError {
 }
 
 export function sendError(req: FastifyRequest, reply: FastifyReply, error: GraphError): FastifyReply {
-  const requestId = req.id;
   if (!reply.hasHeader('request-id')) stampIds(req, reply);
   for (const [k, v] of Object.entries(error.extra.headers ?? {})) reply.header(k, v);
-  const body: Record<string, unknown> = { code: error.code, message: error.message };
-  if (error.extra.target !== undefined) body.target = error.extra.target;
-  if (error.extra.details !== undefined) body.details = error.extra.details;
-  body.innerError = { date: errorDate(new Date()), 'request-id': requestId, 'client-request-id': req.clientRequestId ?? requestId };
-  return reply.code(error.status).type('application/json').send({ error: body });
+  // Refused before its body was read: the connection closes after the answer instead of waiting for the rest.
+  if (!req.raw.complete) reply.header('Connection', 'close');
+  return reply.code(error.status).type('application/json').send(errorBody(error, req.id, req.clientRequestId || req.id));
+}
+
+/** The Graph error envelope. What a client sent is echoed at most ECHO_MAX characters long. */
+function errorBody(error: GraphError, requestId: string, clientRequestId: string): { error: Record<string, unknown> } {
+  const body: Record<string, unknown> = { code: error.code, message: shorten(error.message) };
+  if (error.extra.target !== undefined) body.target = shorten(error.extra.target);
+  if (error.extra.details !== undefined) body.details = error.extra.details.map((d) => ({ ...d, message: shorten(d.message) }));
+  body.innerError = { date: errorDate(new Date()), 'request-id': requestId, 'client-request-id': clientRequestId };
+  return { error: body };
+}
+
+const ECHO_MAX = 200;
+
+/** A message with every quoted value longer than ECHO_MAX cut short, and the whole at most 4 KB. */
+function shorten(text: string): string {
+  if (text.length <= ECHO_MAX) return text;
+  const cut = text.replace(/'([^']{201,})'/g, (_m, v: string) => `'${v.slice(0, ECHO_MAX)}…'`);
+  return cut.length <= 4096 ? cut : cut.slice(0, 4096) + '…';
+}
+
+/** A 415 for a body declared in a character set other than UTF-8 (or its subset US-ASCII), which is all the server reads. */
+function foreignCharset(req: FastifyRequest): GraphError | undefined {
+  const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(req.headers['content-type'] ?? ''));
+  if (!m || /^(utf-?8|us-ascii)$/i.test(m[1])) return undefined;
+  return errors.unsupportedMediaType(`The character set '${m[1]}' is not supported; send the body in UTF-8.`);
+}
+
+/**
+ * A request whose body stops arriving is answered 408 and its connection closed `ms` after the last
+ * byte came: a client that declares a length and sends less would otherwise hold its connection open.
+ */
+function armBodyTimeout(req: FastifyRequest, reply: FastifyReply, ms: number): void {
+  const raw = req.raw;
+  if (raw.complete) return;
+  // A listener on the request (not the socket) keeps Node's own handler from destroying the socket
+  // before the 408 is written.
+  const onTimeout = () => {
+    disarm();
+    const res = reply.raw;
+    if (!res.headersSent) {
+      const body = JSON.stringify(errorBody(errors.requestTimeout(`The request body stopped arriving: nothing came for ${ms / 1000} s.`), req.id, req.clientRequestId || req.id));
+      res.writeHead(408, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close', 'request-id': req.id, 'client-request-id': req.clientRequestId || req.id });
+      res.end(body);
+    }
+    raw.socket.destroySoon();
+  };
+  const disarm = () => {
+    raw.socket?.setTimeout(0);
+    raw.removeListener('timeout', onTimeout);
+  };
+  raw.setTimeout(ms, onTimeout);
+  raw.once('end', disarm);
+  raw.once('close', disarm);
 }

@@ -3,6 +3,7 @@
  * granular search, retention and garbage collection (docs/vault.md).
  */
 import type { FastifyInstance } from 'fastify';
+import { requireEmulatorAdmin } from '../http/routes/admin.js';
 import type { Area } from '../area.js';
 import type { Core } from '../core.js';
 import { errors } from '../http/errors.js';
@@ -56,8 +57,12 @@ export const vaultArea: Area = {
   },
   adminRoutes(app: FastifyInstance, core) {
     const ctx = contextOf(core);
-    app.get('/_mailvault/vault/gc', async () => ({ lastRun: ctx.lastGc ?? null }));
+    app.get('/_mailvault/vault/gc', async (req) => {
+      requireEmulatorAdmin(req);
+      return { lastRun: ctx.lastGc ?? null };
+    });
     app.post('/_mailvault/vault/gc', async (req) => {
+      requireEmulatorAdmin(req);
       if (req.body !== undefined && (typeof req.body !== 'object' || req.body === null || Object.keys(req.body).length > 0)) {
         throw errors.badRequest('POST /_mailvault/vault/gc takes no body.');
       }

@@ -110,7 +110,7 @@ export const TICK_MS = 600_000;
 export async function alignToTick(s: TestServer, minutes = 1): Promise<number> {
   const now = new Date(await s.now()).getTime();
   const tick = Math.ceil(now / TICK_MS) * TICK_MS;
-  ok(await s.request('POST', '/_mailvault/clock', { body: { set: new Date(tick + minutes * 60_000).toISOString() } }), 200);
+  ok(await s.request('POST', '/_mailvault/clock', { token: s.adminToken, body: { set: new Date(tick + minutes * 60_000).toISOString() } }), 200);
   return tick;
 }
 

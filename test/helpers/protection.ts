@@ -18,7 +18,7 @@ export interface Tenant {
 }
 
 export async function newTenant(s: TestServer): Promise<Tenant> {
-  const id = s.newTenant();
+  const id = await s.newTenant();
   const userId = crypto.randomUUID();
   return {
     id,

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { mintToken, type MintOptions } from '../../src/identity/tokens.js';
+import { mintAdminToken, mintToken, type MintOptions } from '../../src/identity/tokens.js';
 
 export interface TestResponse<T = any> {
   status: number;
@@ -30,8 +30,10 @@ export interface TestServer {
   app: App;
   base: string;
   tenantId: string;
-  /** A fresh tenant id, for tests that need isolation from others on the same server. */
-  newTenant(): string;
+  /** A new tenant (made by the emulator administrator), for tests that need isolation from others on the same server. */
+  newTenant(): Promise<string>;
+  /** The emulator administrator's token (server-wide controls under /_mailvault). */
+  adminToken: string;
   token(o?: Partial<MintOptions>): Promise<string>;
   request<T = any>(method: string, path: string, o?: RequestOptions): Promise<TestResponse<T>>;
   /** Moves the emulated clock forward (ISO 8601 duration) and runs what became due. */
@@ -78,11 +80,17 @@ export async function startServer(flags: Record<string, string | boolean> = {}):
   const app = await createApp(config);
   const base = await app.listen();
   const defaultToken = await mintToken(app.core.key, { tenantId: app.core.defaultTenantId });
+  const adminToken = await mintAdminToken(app.core.key);
   const server: TestServer = {
     app,
     base,
     tenantId: app.core.defaultTenantId,
-    newTenant: () => crypto.randomUUID(),
+    adminToken,
+    async newTenant() {
+      const r = await server.request('POST', '/_mailvault/tenants', { token: adminToken, body: {} });
+      if (r.status !== 201) throw new Error(`tenant create failed: ${r.text}`);
+      return r.body.id as string;
+    },
     token: (o = {}) => mintToken(app.core.key, { tenantId: app.core.defaultTenantId, ...o }),
     async request(method, p, o = {}) {
       const headers: Record<string, string> = { ...(o.headers ?? {}) };
@@ -100,7 +108,7 @@ export async function startServer(flags: Record<string, string | boolean> = {}):
       return { status: res.status, headers: res.headers, body: parsed as any, text };
     },
     async advance(duration) {
-      const r = await server.request('POST', '/_mailvault/clock', { body: { advance: duration } });
+      const r = await server.request('POST', '/_mailvault/clock', { token: adminToken, body: { advance: duration } });
       if (r.status !== 200) throw new Error(`clock advance failed: ${r.text}`);
       return r.body.now as string;
     },
