@@ -1,15 +1,14 @@
 /** Wires config → store → services → HTTP. The one place that knows everything. */
 import './tickMaps.js';
-import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import selfsigned from 'selfsigned';
 import type { Config } from './config.js';
 import { OffsetClock } from './clock.js';
 import { Store } from './store/store.js';
 import { loadOrCreateSigningKey, readServerFile, writeServerFile } from './identity/keys.js';
-import { securePrivateDir, writePrivateFile } from './files.js';
+import { loadTls } from './identity/tls.js';
+import { securePrivateDir } from './files.js';
 import { DEFAULT_APP_ID, TokenVerifier, type Principal } from './identity/tokens.js';
 import { BACKUP_RESTORE_PERMISSIONS } from './http/permissions.js';
 import { Tenants } from './backup/tenants.js';
@@ -142,40 +141,4 @@ async function seedDemoOnce(core: Core): Promise<void> {
   if (done) return;
   for (const area of AREAS) await area.seedDemo?.(core, DEMO_TENANT_ID);
   await core.store.write((trx) => trx.insertInto('server_state').values({ key: 'demo_seeded', value: core.clock.now().toISOString() }).execute());
-}
-
-/** TLS material: --cert/--key, or a self-signed certificate for localhost made once into the data directory. */
-async function loadTls(config: Config): Promise<{ key: string; cert: string }> {
-  if (config.certFile && config.keyFile) {
-    return { cert: fs.readFileSync(config.certFile, 'utf8'), key: fs.readFileSync(config.keyFile, 'utf8') };
-  }
-  const dir = config.dataDir;
-  const certFile = dir ? path.join(dir, 'tls-cert.pem') : undefined;
-  const keyFile = dir ? path.join(dir, 'tls-key.pem') : undefined;
-  if (certFile && keyFile && fs.existsSync(certFile) && fs.existsSync(keyFile)) {
-    return { cert: fs.readFileSync(certFile, 'utf8'), key: fs.readFileSync(keyFile, 'utf8') };
-  }
-  const tls = await selfSignedCertificate();
-  if (certFile && keyFile) {
-    writePrivateFile(keyFile, tls.key);
-    writePrivateFile(certFile, tls.cert);
-  }
-  return tls;
-}
-
-export async function selfSignedCertificate(): Promise<{ key: string; cert: string }> {
-  const notAfter = new Date();
-  notAfter.setFullYear(notAfter.getFullYear() + 5);
-  const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
-    keySize: 2048,
-    algorithm: 'sha256',
-    notAfterDate: notAfter,
-    extensions: [
-      { name: 'basicConstraints', cA: true },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
-    ],
-  });
-  return { key: pems.private, cert: pems.cert };
 }
