@@ -1,15 +1,16 @@
 /** Wires config → store → services → HTTP. The one place that knows everything. */
 import './tickMaps.js';
+import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { OffsetClock } from './clock.js';
 import { Store } from './store/store.js';
-import { loadOrCreateSigningKey, readServerFile, writeServerFile } from './identity/keys.js';
+import { loadDefaultTenant, loadOrCreateSigningKey } from './identity/keys.js';
 import { loadTls } from './identity/tls.js';
 import { securePrivateDir } from './files.js';
-import { DEFAULT_APP_ID, TokenVerifier, type Principal } from './identity/tokens.js';
+import { DEFAULT_APP_ID, TokenVerifier, externalIssuer, type ExternalIssuer, type Principal } from './identity/tokens.js';
+import { createLocalJWKSet, createRemoteJWKSet } from 'jose';
 import { BACKUP_RESTORE_PERMISSIONS } from './http/permissions.js';
 import { Tenants } from './backup/tenants.js';
 import { Scheduler } from './engine/scheduler.js';
@@ -52,14 +53,8 @@ export async function createApp(config: Config): Promise<App> {
   if (clockRepaired && config.logLevel !== 'silent') {
     console.error(`[mailvault] the saved clock (offset ${savedOffset.value} ms) was past the latest time the clock may show; it now shows ${clock.now().toISOString()}`);
   }
-  const key = await loadOrCreateSigningKey(dataDir);
-
-  let serverFile = readServerFile(dataDir);
-  const defaultTenantId = config.demo ? DEMO_TENANT_ID : serverFile?.defaultTenantId ?? crypto.randomUUID();
-  if (!serverFile || serverFile.defaultTenantId !== defaultTenantId) {
-    serverFile = { defaultTenantId };
-    writeServerFile(dataDir, serverFile);
-  }
+  const key = await loadOrCreateSigningKey(store, dataDir);
+  const defaultTenantId = await loadDefaultTenant(store, dataDir, config.demo ? DEMO_TENANT_ID : undefined);
 
   const logError = (name: string, error: unknown) => {
     if (config.logLevel !== 'silent') console.error(`[mailvault] scheduled task ${name} failed:`, error);
@@ -69,7 +64,7 @@ export async function createApp(config: Config): Promise<App> {
     clock,
     store,
     key,
-    verifier: new TokenVerifier(key),
+    verifier: new TokenVerifier(key, trustedIssuer(config)),
     tenants: new Tenants(store, clock),
     scheduler: new Scheduler(() => clock.now(), logError),
     defaultTenantId,
@@ -134,6 +129,13 @@ export async function createApp(config: Config): Promise<App> {
       await store.close();
     },
   };
+}
+
+/** The external issuer of --issuer and --jwks (a JWKS file, or a URL fetched and cached as keys rotate). */
+function trustedIssuer(config: Config): ExternalIssuer | undefined {
+  if (!config.issuer || !config.jwks) return undefined;
+  const keys = /^https?:\/\//i.test(config.jwks) ? createRemoteJWKSet(new URL(config.jwks)) : createLocalJWKSet(JSON.parse(fs.readFileSync(config.jwks, 'utf8')));
+  return externalIssuer(config.issuer, keys);
 }
 
 async function seedDemoOnce(core: Core): Promise<void> {

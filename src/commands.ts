@@ -2,7 +2,9 @@
 import { Command, Option } from 'commander';
 import { loadConfig, ConfigError, DEFAULTS } from './config.js';
 import { createApp } from './app.js';
-import { loadOrCreateSigningKey, readServerFile } from './identity/keys.js';
+import { loadDefaultTenant, loadOrCreateSigningKey, type SigningKey } from './identity/keys.js';
+import { Store } from './store/store.js';
+import { makePrivateDir } from './files.js';
 import { canonicalTenantId, mintAdminToken, mintToken } from './identity/tokens.js';
 import { registerMailCommands } from './mail/cli.js';
 import path from 'node:path';
@@ -31,6 +33,8 @@ program
   .addOption(new Option('--allowed-hosts <names>', 'host names besides its own that requests may name in Host, comma-separated').env('MAILVAULT_ALLOWED_HOSTS'))
   .addOption(new Option('--body-timeout <seconds>', `a request body that stops arriving is answered 408 after this long (default ${DEFAULTS.bodyTimeoutSeconds})`).env('MAILVAULT_BODY_TIMEOUT'))
   .addOption(new Option('--max-token-lifetime <duration>', `longest lifetime of a minted token (default ${DEFAULTS.maxTokenLifetime})`).env('MAILVAULT_MAX_TOKEN_LIFETIME'))
+  .addOption(new Option('--issuer <url>', 'also trust tokens of this OpenID Connect issuer, e.g. https://login.microsoftonline.com/{tenantid}/v2.0').env('MAILVAULT_ISSUER'))
+  .addOption(new Option('--jwks <file|url>', "the issuer's JSON Web Key Set").env('MAILVAULT_JWKS'))
   .action(async (opts) => {
     const config = loadConfig(opts);
     const app = await createApp(config);
@@ -60,6 +64,7 @@ program
   .command('token')
   .description('print a token the server using this data directory accepts')
   .addOption(new Option('--data <dir>', 'data directory').env('MAILVAULT_DATA').default(DEFAULTS.data))
+  .addOption(new Option('--database-url <url>', 'the PostgreSQL database the servers use (their shared signing key is there)').env('MAILVAULT_DATABASE_URL'))
   .option('--admin', "the emulator administrator's token (server-wide controls under /_mailvault), not a Graph token")
   .option('--tenant <id>', 'tenant id (default: the server\'s default tenant)')
   .option('--app <id>', 'application (client) id')
@@ -70,17 +75,24 @@ program
   .addOption(new Option('--max-token-lifetime <duration>', `longest lifetime allowed (default ${DEFAULTS.maxTokenLifetime})`).env('MAILVAULT_MAX_TOKEN_LIFETIME').default(DEFAULTS.maxTokenLifetime))
   .action(async (opts) => {
     const dataDir = path.resolve(opts.data);
-    const key = await loadOrCreateSigningKey(dataDir);
     const lifetime = { expires: opts.expires, maxLifetime: opts.maxTokenLifetime };
+    if (opts.roles && opts.scopes) throw new ConfigError('give --roles or --scopes, not both');
+    if (opts.admin && (opts.tenant || opts.app || opts.user || opts.roles || opts.scopes)) throw new ConfigError('--admin takes no tenant, application, user or permissions');
+    if (opts.tenant !== undefined && !canonicalTenantId(opts.tenant)) throw new ConfigError(`invalid --tenant: ${opts.tenant} (a GUID)`);
+    // The key and the default tenant are the database's: the same for every server on it.
+    if (!opts.databaseUrl) makePrivateDir(dataDir);
+    const store = await Store.open({ file: path.join(dataDir, 'mailvault.db'), databaseUrl: opts.databaseUrl });
+    let key: SigningKey, tenantId: string;
+    try {
+      key = await loadOrCreateSigningKey(store, dataDir);
+      tenantId = opts.tenant ?? (await loadDefaultTenant(store, dataDir));
+    } finally {
+      await store.close();
+    }
     if (opts.admin) {
-      if (opts.tenant || opts.app || opts.user || opts.roles || opts.scopes) throw new ConfigError('--admin takes no tenant, application, user or permissions');
       process.stdout.write((await mintAdminToken(key, lifetime)) + '\n');
       return;
     }
-    if (opts.roles && opts.scopes) throw new ConfigError('give --roles or --scopes, not both');
-    const tenantId = opts.tenant ?? readServerFile(dataDir)?.defaultTenantId;
-    if (!tenantId) throw new ConfigError(`no default tenant in ${dataDir}: start the server once, or pass --tenant`);
-    if (!canonicalTenantId(tenantId)) throw new ConfigError(`invalid --tenant: ${tenantId} (a GUID)`);
     const list = (s: string | undefined) => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
     const token = await mintToken(key, {
       tenantId,

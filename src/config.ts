@@ -34,6 +34,10 @@ export interface Config {
   bodyTimeoutMs: number;
   /** The longest lifetime of a token minted by POST /_mailvault/token or `mailvault token` (1h, 24h, PT12H). */
   maxTokenLifetime: string;
+  /** An OpenID Connect issuer whose tokens are trusted besides the server's own (`{tenantid}` for the tenant). */
+  issuer: string | undefined;
+  /** Its JSON Web Key Set: a file, or an http(s) URL. */
+  jwks: string | undefined;
 }
 
 export const DEFAULTS = {
@@ -106,6 +110,9 @@ export function loadConfig(raw: Raw, env: NodeJS.ProcessEnv = process.env): Conf
   } catch {
     throw new ConfigError(`invalid --max-token-lifetime: ${maxTokenLifetime} (a duration such as 24h or P7D)`);
   }
+  const issuer = flag(raw, 'issuer', env);
+  const jwks = flag(raw, 'jwks', env);
+  if ((issuer === undefined) !== (jwks === undefined)) throw new ConfigError('--issuer and --jwks go together');
   return {
     host,
     port,
@@ -126,6 +133,8 @@ export function loadConfig(raw: Raw, env: NodeJS.ProcessEnv = process.env): Conf
     allowedHosts: String(flag(raw, 'allowedHosts', env) ?? '').split(',').map((h) => h.trim()).filter(Boolean),
     bodyTimeoutMs: Math.round(bodyTimeout * 1000),
     maxTokenLifetime,
+    issuer: issuer === undefined ? undefined : String(issuer),
+    jwks: jwks === undefined ? undefined : String(jwks),
   };
 }
 

@@ -12,14 +12,16 @@ test('mailvault token prints only a JWT that the server on that data directory a
   const s = await startServer({ memory: false });
   try {
     const dataDir = s.app.core.config.dataDir!;
-    const out = mailvault('token', '--data', dataDir);
+    // The signing key is the database's: on PostgreSQL the command is told which database.
+    const db = s.app.core.config.databaseUrl ? ['--database-url', s.app.core.config.databaseUrl] : [];
+    const out = mailvault('token', '--data', dataDir, ...db);
     assert.match(out, /^[\w-]+\.[\w-]+\.[\w-]+\n$/);
     const r = await s.request('GET', '/v1.0/solutions/backupRestore', { token: out.trim() });
     assert.equal(r.status, 200);
     assert.equal(r.body.id, s.tenantId, 'without --tenant the token is for the default tenant');
-    const narrow = mailvault('token', '--data', dataDir, '--roles', 'BackupRestore-Restore.Read.All').trim();
+    const narrow = mailvault('token', '--data', dataDir, ...db, '--roles', 'BackupRestore-Restore.Read.All').trim();
     expectGraphError(await s.request('GET', '/v1.0/solutions/backupRestore', { token: narrow }), 403, 'accessDenied');
-    const delegated = mailvault('token', '--data', dataDir, '--user', '845457dc-4bb2-4815-bef3-8628ebd1952e', '--scopes', 'BackupRestore-Control.Read.All').trim();
+    const delegated = mailvault('token', '--data', dataDir, ...db, '--user', '845457dc-4bb2-4815-bef3-8628ebd1952e', '--scopes', 'BackupRestore-Control.Read.All').trim();
     assert.equal((await s.request('GET', '/v1.0/solutions/backupRestore', { token: delegated })).status, 200);
   } finally {
     await s.close();

@@ -2,9 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { exportJWK, importJWK, generateKeyPair, type JWK, type CryptoKey } from 'jose';
-import { makePrivateDir, writePrivateFile } from '../files.js';
+import type { Store } from '../store/store.js';
 
-/** The RS256 key that signs this server's tokens; kept in the data directory (or in memory). */
+/**
+ * The RS256 key that signs this server's tokens. It is kept in the database (server_state), so every
+ * node of a deployment on one PostgreSQL database signs and accepts the same tokens, and
+ * `mailvault token` reads it from there too.
+ */
 export interface SigningKey {
   kid: string;
   privateKey: CryptoKey;
@@ -12,23 +16,31 @@ export interface SigningKey {
   publicJwk: JWK;
 }
 
+/** Where an earlier version kept the key: taken into the database at first start. */
 const FILE = 'signing-key.json';
+const STATE_KEY = 'signing_key';
 
-export async function loadOrCreateSigningKey(dataDir: string | undefined): Promise<SigningKey> {
+export async function loadOrCreateSigningKey(store: Store, dataDir: string | undefined): Promise<SigningKey> {
   const file = dataDir ? path.join(dataDir, FILE) : undefined;
-  if (file && fs.existsSync(file)) {
-    const jwk = JSON.parse(fs.readFileSync(file, 'utf8')) as JWK & { kid: string };
-    return fromPrivateJwk(jwk);
-  }
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
-  const jwk = { ...(await exportJWK(privateKey)), kid: crypto.randomUUID(), alg: 'RS256', use: 'sig' };
-  if (file) {
-    makePrivateDir(path.dirname(file));
-    writePrivateFile(file, JSON.stringify(jwk));
-    // Two processes may race to create the key: whoever renamed last wins; read back what is on disk.
-    return fromPrivateJwk(JSON.parse(fs.readFileSync(file, 'utf8')));
-  }
-  return fromPrivateJwk(jwk);
+  const candidate = async (): Promise<string> => {
+    if (file && fs.existsSync(file)) return fs.readFileSync(file, 'utf8');
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
+    return JSON.stringify({ ...(await exportJWK(privateKey)), kid: crypto.randomUUID(), alg: 'RS256', use: 'sig' });
+  };
+  // Two nodes may start at once: the first insert wins and both read back what the database holds.
+  const stored = (await readState(store, STATE_KEY)) ?? (await insertStateOnce(store, STATE_KEY, await candidate()));
+  return fromPrivateJwk(JSON.parse(stored) as JWK & { kid: string });
+}
+
+/** A value of server_state, if it is set. */
+export async function readState(store: Store, key: string): Promise<string | undefined> {
+  return (await store.db.selectFrom('server_state').select('value').where('key', '=', key).executeTakeFirst())?.value;
+}
+
+/** Sets a server_state value unless one is set already; answers the value that is set. */
+export async function insertStateOnce(store: Store, key: string, value: string): Promise<string> {
+  await store.write((trx) => trx.insertInto('server_state').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute());
+  return (await readState(store, key))!;
 }
 
 async function fromPrivateJwk(jwk: JWK & { kid: string }): Promise<SigningKey> {
@@ -40,19 +52,23 @@ async function fromPrivateJwk(jwk: JWK & { kid: string }): Promise<SigningKey> {
   return { kid: jwk.kid, privateKey, publicKey, publicJwk };
 }
 
-/** Facts about this server kept beside its data: the default tenant. */
-export interface ServerFile {
-  defaultTenantId: string;
+/**
+ * The tenant tokens are for when none is named, kept in the database beside the key: the demo tenant
+ * with --demo; else the one set already (or, from an earlier version, in the data directory's
+ * server.json); else a new one.
+ */
+export async function loadDefaultTenant(store: Store, dataDir: string | undefined, demoTenantId?: string): Promise<string> {
+  if (demoTenantId) {
+    await store.write((trx) =>
+      trx.insertInto('server_state').values({ key: DEFAULT_TENANT, value: demoTenantId }).onConflict((oc) => oc.column('key').doUpdateSet({ value: demoTenantId })).execute(),
+    );
+    return demoTenantId;
+  }
+  const set = await readState(store, DEFAULT_TENANT);
+  if (set) return set;
+  const file = dataDir ? path.join(dataDir, 'server.json') : undefined;
+  const earlier = file && fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { defaultTenantId?: string }).defaultTenantId : undefined;
+  return insertStateOnce(store, DEFAULT_TENANT, earlier ?? crypto.randomUUID());
 }
 
-export function readServerFile(dataDir: string | undefined): ServerFile | undefined {
-  if (!dataDir) return undefined;
-  const file = path.join(dataDir, 'server.json');
-  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as ServerFile) : undefined;
-}
-
-export function writeServerFile(dataDir: string | undefined, content: ServerFile): void {
-  if (!dataDir) return;
-  makePrivateDir(dataDir);
-  writePrivateFile(path.join(dataDir, 'server.json'), JSON.stringify(content, null, 2));
-}
+const DEFAULT_TENANT = 'default_tenant_id';

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
+import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
 import type { SigningKey } from './keys.js';
 import { ALL_PERMISSIONS } from '../http/permissions.js';
 import { BoundedMap } from '../boundedMap.js';
@@ -145,7 +145,12 @@ interface CacheEntry {
 export class TokenVerifier {
   private readonly cache: BoundedMap<string, CacheEntry>;
   private readonly byHeader: BoundedMap<string, CacheEntry & { header: string }>;
-  constructor(private readonly key: SigningKey, maxEntries = 10_000) {
+  constructor(
+    private readonly key: SigningKey,
+    /** An OpenID Connect issuer whose tokens are trusted too (--issuer, --jwks): Microsoft Entra ID's shape. */
+    private readonly external?: ExternalIssuer,
+    maxEntries = 10_000,
+  ) {
     this.cache = new BoundedMap(maxEntries);
     this.byHeader = new BoundedMap(maxEntries);
   }
@@ -174,23 +179,31 @@ export class TokenVerifier {
       this.cache.delete(token);
     }
     let payload: Record<string, unknown>;
+    let externalToken = false;
     try {
-      decodeProtectedHeader(token);
-      ({ payload } = await jwtVerify(token, this.key.publicKey, {
-        audience: [...GRAPH_AUDIENCES, EMULATOR_AUDIENCE],
-        algorithms: ['RS256'],
-        clockTolerance: SKEW_MS / 1000,
-        requiredClaims: ['exp'],
-      }));
+      // The server's own tokens name its key; any other is the external issuer's, if one is trusted.
+      externalToken = this.external !== undefined && decodeProtectedHeader(token).kid !== this.key.kid;
+      ({ payload } = externalToken
+        ? await jwtVerify(token, this.external!.keys, { audience: GRAPH_AUDIENCES, algorithms: EXTERNAL_ALGORITHMS, clockTolerance: SKEW_MS / 1000, requiredClaims: ['exp', 'tid'] })
+        : await jwtVerify(token, this.key.publicKey, {
+            audience: [...GRAPH_AUDIENCES, EMULATOR_AUDIENCE],
+            algorithms: ['RS256'],
+            clockTolerance: SKEW_MS / 1000,
+            requiredClaims: ['exp'],
+          }));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new TokenError('Lifetime validation failed, the token is expired.');
       if (error instanceof joseErrors.JWTClaimValidationFailed) {
         throw new TokenError(error.claim === 'exp' ? 'Lifetime validation failed, the token has no expiry (exp).' : `Invalid token: ${error.message}`);
       }
-      if (error instanceof joseErrors.JWSSignatureVerificationFailed) throw new TokenError('Signature verification failed.');
+      if (error instanceof joseErrors.JWSSignatureVerificationFailed || error instanceof joseErrors.JWKSNoMatchingKey) throw new TokenError('Signature verification failed.');
       throw new TokenError('IDX14100: JWT is not well formed.');
     }
-    const principal = payload.aud === EMULATOR_AUDIENCE ? adminPrincipal(payload) : graphPrincipal(payload);
+    const principal = externalToken
+      ? graphPrincipal(payload, (tid) => this.external!.issuers(tid))
+      : payload.aud === EMULATOR_AUDIENCE
+        ? adminPrincipal(payload)
+        : graphPrincipal(payload, (tid) => [`https://sts.windows.net/${tid}/`, `https://login.microsoftonline.com/${tid}/v2.0`]);
     const entry = { principal, expMs: Number(payload.exp) * 1000 };
     this.cache.set(token, entry);
     if (header) this.rememberHeader(header, entry);
@@ -204,18 +217,32 @@ export class TokenVerifier {
 
 const SKEW_MS = 5 * 60 * 1000;
 
+const EXTERNAL_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256'];
+
+/** A trusted OpenID Connect issuer: its `iss` (`{tenantid}` stands for the token's tenant, as in Entra ID's metadata) and its keys. */
+export interface ExternalIssuer {
+  keys: JWTVerifyGetKey;
+  issuers: IssuersOf;
+}
+
+export function externalIssuer(issuer: string, keys: JWTVerifyGetKey): ExternalIssuer {
+  const template = issuer.toLowerCase();
+  return { keys, issuers: (tid) => [template.replaceAll('{tenantid}', tid)] };
+}
+
 function adminPrincipal(payload: Record<string, unknown>): Principal {
   if (payload.iss !== EMULATOR_ISSUER) throw new TokenError('Invalid token: issuer does not match the audience.');
   return EMULATOR_ADMIN;
 }
 
-function graphPrincipal(payload: Record<string, unknown>): Principal {
+/** The issuers a tenant's tokens may name, in lower case. */
+type IssuersOf = (tenantId: string) => string[];
+
+function graphPrincipal(payload: Record<string, unknown>, issuersOf: IssuersOf): Principal {
   const tid = canonicalTenantId(payload.tid);
   if (!tid) throw new TokenError('Invalid token: the tid claim must be a tenant id (a GUID).');
   const iss = typeof payload.iss === 'string' ? payload.iss.toLowerCase() : '';
-  if (iss !== `https://sts.windows.net/${tid}/` && iss !== `https://login.microsoftonline.com/${tid}/v2.0`) {
-    throw new TokenError('Invalid token: issuer does not match the tenant.');
-  }
+  if (!issuersOf(tid).includes(iss)) throw new TokenError('Invalid token: issuer does not match the tenant.');
   const appId = String(payload.appid ?? payload.azp ?? '');
   const scp = typeof payload.scp === 'string' ? payload.scp : undefined;
   const roles = Array.isArray(payload.roles) ? payload.roles.map(String) : undefined;

@@ -5,7 +5,6 @@ import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { DEFAULTS, loadConfig, ConfigError } from '../config.js';
 import { createApp, type App } from '../app.js';
-import { readServerFile } from '../identity/keys.js';
 import { MboxFormatError } from './mbox.js';
 import { emlCount, emlSource, exportMbox, importMessages, ImportError, mboxSource } from './importer.js';
 
@@ -18,7 +17,7 @@ async function openApp(opts: { data?: string; databaseUrl?: string }): Promise<A
 }
 
 function tenantOf(app: App, opts: { tenant?: string; data?: string }): string {
-  return opts.tenant ?? readServerFile(app.core.config.dataDir)?.defaultTenantId ?? app.core.defaultTenantId;
+  return opts.tenant ?? app.core.defaultTenantId;
 }
 
 async function withApp<T>(opts: { data?: string; databaseUrl?: string }, fn: (app: App) => Promise<T>): Promise<T> {
