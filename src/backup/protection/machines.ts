@@ -20,13 +20,17 @@ export const SERVICE_STATUS: Machine<ServiceStatus, ServiceStatusEvent> = {
   restoreLocked: { enableWithController: 'enabled', enableWithoutController: 'restoreLocked' },
 };
 
-/** serviceApp (R:serviceapp; §11 #18). `takeEffect` fires at the effective time. */
+/**
+ * serviceApp (R:serviceapp; §11 #18). `activate` names an effective time still to come
+ * (`pendingActive`: "activation requested, not effective yet"); `activateEffective` one at or before
+ * now, so the activation is effective in its own answer. `takeEffect` fires at the effective time.
+ */
 export type ServiceAppStatus = 'inactive' | 'pendingActive' | 'active' | 'pendingInactive';
-export type ServiceAppEvent = 'activate' | 'deactivate' | 'takeEffect';
+export type ServiceAppEvent = 'activate' | 'activateEffective' | 'deactivate' | 'takeEffect';
 export const SERVICE_APP: Machine<ServiceAppStatus, ServiceAppEvent> = {
-  inactive: { activate: 'pendingActive' },
+  inactive: { activate: 'pendingActive', activateEffective: 'active' },
   // Deactivating an app that never took control needs no hand-over: it is inactive at once.
-  pendingActive: { activate: 'pendingActive', deactivate: 'inactive', takeEffect: 'active' },
+  pendingActive: { activate: 'pendingActive', activateEffective: 'active', deactivate: 'inactive', takeEffect: 'active' },
   active: { deactivate: 'pendingInactive' },
   pendingInactive: { takeEffect: 'inactive' },
 };

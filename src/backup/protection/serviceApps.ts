@@ -53,11 +53,16 @@ async function move(trx: Trx, app: ServiceAppRow, event: ServiceAppEvent, set: P
   return { ...app, ...changes };
 }
 
-/** `activate`: pendingActive until `effectiveDateTime`, then active (the scheduler moves it). */
+/**
+ * `activate`: an `effectiveDateTime` at or before now is effective at once (active in this answer);
+ * a later one leaves the app pendingActive until then, when the scheduler makes it active.
+ */
 export async function activateServiceApp(trx: Trx, env: Env, tenantId: string, id: string, effective: string, by: string): Promise<ServiceAppRow> {
   const app = await serviceAppById(trx, tenantId, id);
-  if (!transition(SERVICE_APP, app.status, 'activate')) refuse(app, 'activated');
-  return move(trx, app, 'activate', { effective_at: effective, pending_status: 'active', last_modified_by: by, last_modified_at: env.now });
+  const event: ServiceAppEvent = Date.parse(effective) <= Date.parse(env.now) ? 'activateEffective' : 'activate';
+  if (!transition(SERVICE_APP, app.status, event)) refuse(app, 'activated');
+  const pending = event === 'activate' ? 'active' : null;
+  return move(trx, app, event, { effective_at: effective, pending_status: pending, last_modified_by: by, last_modified_at: env.now });
 }
 
 /**
