@@ -17,6 +17,20 @@ const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const README_URL = 'http://127.0.0.1:8365';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** The fields of Graph's answers this test reads. */
+interface Entity {
+  '@odata.type'?: string;
+  id: string;
+  status: string;
+  displayName?: string;
+  isEnabled?: boolean;
+  directoryObjectId?: string;
+  userPrincipalName?: string;
+}
+interface List {
+  value: Entity[];
+}
+
 /** The first fenced `sh` block of the README's "Protecting mailboxes" section. */
 function walkthrough(readme: string): string {
   const section = readme.split(/^## /m).find((s) => s.startsWith('Protecting mailboxes\n'));
@@ -27,8 +41,8 @@ function walkthrough(readme: string): string {
 }
 
 /** The JSON values curl printed one after another (no separator between them). */
-function answers(stdout: string): any[] {
-  const out: any[] = [];
+function answers(stdout: string): Entity[] {
+  const out: Entity[] = [];
   let depth = 0, start = -1, inString = false;
   for (let i = 0; i < stdout.length; i++) {
     const c = stdout[i];
@@ -38,7 +52,7 @@ function answers(stdout: string): any[] {
     } else if (c === '"') inString = true;
     else if (c === '{') {
       if (depth++ === 0) start = i;
-    } else if (c === '}' && --depth === 0) out.push(JSON.parse(stdout.slice(start, i + 1)));
+    } else if (c === '}' && --depth === 0) out.push(JSON.parse(stdout.slice(start, i + 1)) as Entity);
   }
   return out;
 }
@@ -71,24 +85,24 @@ test('the README onboarding walkthrough, typed in at once, ends enabled with the
     );
 
     // the server's state: a new tenant, enabled, whose one policy protects its one mailbox
-    const tenants = (await s.request('GET', '/_mailvault/tenants', { token: s.adminToken })).body.value as { id: string; displayName: string }[];
+    const tenants = (await s.request<List>('GET', '/_mailvault/tenants', { token: s.adminToken })).body.value;
     const made = tenants.filter((t) => t.id !== s.tenantId);
     assert.deepEqual(made.map((t) => t.displayName), ['Fabrikam']);
     const tenantId = made[0].id;
     assert.match(tenantId, GUID);
     const token = await s.token({ tenantId });
     const BR = '/v1.0/solutions/backupRestore';
-    assert.equal((await s.request('GET', BR, { token })).body.serviceStatus.status, 'enabled');
-    const apps = (await s.request('GET', `${BR}/serviceApps`, { token })).body.value;
-    assert.deepEqual(apps.map((a: any) => a.status), ['active']);
-    const policies = (await s.request('GET', `${BR}/protectionPolicies`, { token })).body.value;
-    assert.deepEqual(policies.map((p: any) => [p.id, p.displayName, p.isEnabled]), [[printed[2].id, 'Exchange', true]]);
+    assert.equal((await s.request<{ serviceStatus: Entity }>('GET', BR, { token })).body.serviceStatus.status, 'enabled');
+    const apps = (await s.request<List>('GET', `${BR}/serviceApps`, { token })).body.value;
+    assert.deepEqual(apps.map((a) => a.status), ['active']);
+    const policies = (await s.request<List>('GET', `${BR}/protectionPolicies`, { token })).body.value;
+    assert.deepEqual(policies.map((p) => [p.id, p.displayName, p.isEnabled]), [[printed[2].id, 'Exchange', true]]);
 
     await s.advance('PT1M');
-    assert.equal((await s.request('GET', `${BR}/protectionPolicies/${printed[2].id}`, { token })).body.status, 'active');
-    const units = (await s.request('GET', `${BR}/exchangeProtectionPolicies/${printed[2].id}/mailboxProtectionUnits`, { token })).body.value;
-    const users = (await s.request('GET', '/v1.0/users', { token })).body.value;
-    assert.deepEqual(units.map((u: any) => [u.directoryObjectId, u.status]), [[users[0].id, 'protected']]);
+    assert.equal((await s.request<Entity>('GET', `${BR}/protectionPolicies/${printed[2].id}`, { token })).body.status, 'active');
+    const units = (await s.request<List>('GET', `${BR}/exchangeProtectionPolicies/${printed[2].id}/mailboxProtectionUnits`, { token })).body.value;
+    const users = (await s.request<List>('GET', '/v1.0/users', { token })).body.value;
+    assert.deepEqual(units.map((u) => [u.directoryObjectId, u.status]), [[users[0].id, 'protected']]);
     assert.equal(users[0].userPrincipalName, 'adele@fabrikam.example');
   } finally {
     await s.close();
