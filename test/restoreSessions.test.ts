@@ -10,7 +10,7 @@ import { SESSIONS, RP1, RP2, SEARCH, APP } from './helpers/demo.js';
 import { DEFAULT_APP_ID, DEFAULT_APP_NAME } from '../src/identity/tokens.js';
 import { engineArea } from '../src/engine/area.js';
 import type { RestoreSessionsService } from '../src/backup/restoreSessions/service.js';
-import { canMoveArtifact } from '../src/backup/restoreSessions/states.js';
+import { canMoveArtifact, type ArtifactStatus } from '../src/backup/restoreSessions/states.js';
 
 const BASE = '/v1.0/solutions/backupRestore';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -561,7 +561,7 @@ describe('activate and the §8.6 transitions', () => {
   });
 
   /** Moves one artifact as the restore engine does, through the transition table, and re-derives the session. */
-  async function move(sessionId: string, artifactId: string, to: string) {
+  async function move(sessionId: string, artifactId: string, to: ArtifactStatus) {
     await s.app.core.store.write(async (trx) => {
       const a = await trx.selectFrom('restore_artifacts').select('status').where('id', '=', artifactId).executeTakeFirstOrThrow();
       assert.ok(canMoveArtifact(a.status, to), `${a.status} → ${to}`);
@@ -595,7 +595,7 @@ describe('activate and the §8.6 transitions', () => {
   test('all artifacts succeeded → completed; all failed → failed, evolvable (unknownFutureValue without Prefer)', async () => {
     const ok = await newSession();
     await s.request('POST', `${BASE}/restoreSessions/${ok}/activate`);
-    for (const x of await artifactsOf(ok)) for (const to of ['scheduled', 'inProgress', 'succeeded']) await move(ok, x.id, to);
+    for (const x of await artifactsOf(ok)) for (const to of ['scheduled', 'inProgress', 'succeeded'] as const) await move(ok, x.id, to);
     assert.equal((await state(ok))[0], 'completed');
     assert.deepEqual((await state(ok))[1], count(2, 2, 0, 0));
     for (const action of [

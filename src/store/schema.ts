@@ -3,6 +3,7 @@
  * timestamps are ISO 8601 UTC strings from `Date.toISOString()` (so they sort as text),
  * booleans are 0/1 integers, JSON documents are TEXT, content is a BLOB/BYTEA.
  */
+import type { ArtifactStatus, BulkJobStatus, BulkRequestStatus, PolicyStatus, RuleStatus, ServiceAppStatus, ServiceStatus, SessionStatus, UnitStatus } from '../graph/statuses.js';
 import type { Generated } from 'kysely';
 
 export interface TenantTable {
@@ -10,7 +11,7 @@ export interface TenantTable {
   display_name: string;
   created_at: string;
   /** backupServiceStatus member name */
-  service_status: string;
+  service_status: ServiceStatus;
   disable_reason: string;
   backup_service_consumer: string;
   app_owner_tenant_id: string | null;
@@ -143,11 +144,11 @@ export interface ServiceAppTable {
   tenant_id: string;
   id: string;
   application: string; // identity JSON
-  status: string;
+  status: ServiceAppStatus;
   registration_at: string;
   effective_at: string | null;
   /** The status the app moves to at effective_at (active / inactive), or null. */
-  pending_status: string | null;
+  pending_status: ServiceAppStatus | null;
   last_modified_by: string | null;
   last_modified_at: string;
 }
@@ -157,7 +158,7 @@ export interface ProtectionPolicyTable {
   id: string;
   workload: 'exchange';
   display_name: string;
-  status: string;
+  status: PolicyStatus;
   is_enabled: number;
   retention_settings: string; // JSON
   created_by: string;
@@ -176,7 +177,7 @@ export interface ProtectionUnitTable {
   directory_object_id: string;
   /** The protected mailbox (user id). */
   mailbox_id: string;
-  status: string;
+  status: UnitStatus;
   /** protectionSource flags: 1 manual, 2 dynamicRule */
   protection_sources: number;
   error: string | null;
@@ -197,7 +198,7 @@ export interface ProtectionRuleTable {
   kind: 'mailbox';
   expression: string;
   is_auto_apply_enabled: number;
-  status: string;
+  status: RuleStatus;
   error: string | null;
   created_by: string;
   created_at: string;
@@ -214,7 +215,7 @@ export interface ProtectionBulkJobTable {
   display_name: string | null;
   mailboxes: string; // JSON array
   directory_object_ids: string; // JSON array
-  status: string;
+  status: BulkJobStatus;
   error: string | null;
   created_by: string;
   created_at: string;
@@ -294,7 +295,7 @@ export interface RestoreSessionTable {
   tenant_id: string;
   id: string;
   kind: 'exchange';
-  status: string;
+  status: SessionStatus;
   restore_job_type: string;
   error: string | null;
   created_by: string;
@@ -320,7 +321,7 @@ export interface RestoreArtifactTable {
   mailbox_id: string;
   destination_type: string;
   search_response_id: string | null;
-  status: string;
+  status: ArtifactStatus;
   start_at: string | null;
   completion_at: string | null;
   error: string | null;
@@ -342,7 +343,7 @@ export interface RestoreBulkRequestTable {
   tags: number | null;
   mailboxes: string; // JSON array
   directory_object_ids: string; // JSON array
-  status: string;
+  status: BulkRequestStatus;
   error: string | null;
   created_by: string;
   created_at: string;

@@ -3,15 +3,18 @@
  * A missing entry means the event is refused in that state; callers turn a refusal into the
  * documented error for their operation. `deleted` means the entity goes away.
  */
+import type { BulkJobStatus, PolicyStatus, RuleStatus, ServiceAppStatus, ServiceStatus, UnitStatus } from '../../graph/statuses.js';
+
+export type { BulkJobStatus, PolicyStatus, RuleStatus, ServiceAppStatus, ServiceStatus, UnitStatus };
+
 export type Machine<S extends string, E extends string> = Record<S, Partial<Record<E, S | 'deleted'>>>;
 
 /** The next state, or undefined when `event` is not allowed in `from`. */
-export function transition<S extends string, E extends string>(machine: Machine<S, E>, from: string, event: E): S | 'deleted' | undefined {
-  return (machine as Record<string, Partial<Record<E, S | 'deleted'>>>)[from]?.[event];
+export function transition<S extends string, E extends string>(machine: Machine<S, E>, from: S, event: E): S | 'deleted' | undefined {
+  return machine[from]?.[event];
 }
 
 /** Tenant service status (spec §8.1). `controllerLost`: no active service app remains. */
-export type ServiceStatus = 'disabled' | 'enabled' | 'protectionChangeLocked' | 'restoreLocked';
 export type ServiceStatusEvent = 'enableWithController' | 'enableWithoutController' | 'controllerLost' | 'lockExpired';
 export const SERVICE_STATUS: Machine<ServiceStatus, ServiceStatusEvent> = {
   disabled: { enableWithController: 'enabled', enableWithoutController: 'protectionChangeLocked' },
@@ -25,7 +28,6 @@ export const SERVICE_STATUS: Machine<ServiceStatus, ServiceStatusEvent> = {
  * (`pendingActive`: "activation requested, not effective yet"); `activateEffective` one at or before
  * now, so the activation is effective in its own answer. `takeEffect` fires at the effective time.
  */
-export type ServiceAppStatus = 'inactive' | 'pendingActive' | 'active' | 'pendingInactive';
 export type ServiceAppEvent = 'activate' | 'activateEffective' | 'deactivate' | 'takeEffect';
 export const SERVICE_APP: Machine<ServiceAppStatus, ServiceAppEvent> = {
   inactive: { activate: 'pendingActive', activateEffective: 'active' },
@@ -39,7 +41,6 @@ export const SERVICE_APP: Machine<ServiceAppStatus, ServiceAppEvent> = {
  * protectionPolicyBase (spec §8.2). `unitsChanged`: units were added or removed; the `settled*`
  * events fire when no unit is in flight any more and tell which aggregate the units reached.
  */
-export type PolicyStatus = 'inactive' | 'updating' | 'active' | 'activeWithErrors';
 export type PolicyEvent = 'activate' | 'deactivate' | 'delete' | 'unitsChanged' | 'settledActive' | 'settledWithErrors' | 'settledInactive';
 export const POLICY: Machine<PolicyStatus, PolicyEvent> = {
   inactive: { activate: 'updating', delete: 'deleted', unitsChanged: 'updating' },
@@ -53,15 +54,6 @@ export const POLICY: Machine<PolicyStatus, PolicyEvent> = {
  * unit from its policy; `attach` puts a detached unit into a policy again (inactive policy: it
  * stays unprotected; enabled policy: `attachToEnabled`).
  */
-export type UnitStatus =
-  | 'protectRequested'
-  | 'protected'
-  | 'unprotectRequested'
-  | 'unprotected'
-  | 'removeRequested'
-  | 'offboardRequested'
-  | 'offboarded'
-  | 'cancelOffboardRequested';
 export type UnitEvent =
   | 'protect'
   | 'unprotect'
@@ -88,13 +80,12 @@ export const UNIT: Machine<UnitStatus, UnitEvent> = {
 };
 
 /** Units in these states are in flight: their policy is `updating` until they settle. */
-export const UNIT_IN_FLIGHT: ReadonlySet<string> = new Set(['protectRequested', 'unprotectRequested', 'removeRequested']);
+export const UNIT_IN_FLIGHT: ReadonlySet<UnitStatus> = new Set(['protectRequested', 'unprotectRequested', 'removeRequested']);
 
 /**
  * protectionRuleBase (spec §8.4). Static rules `run`; dynamic rules are `update`d,
  * `deleteAndUnprotect`ed and `refresh`ed periodically. Which kind may do what is checked by the caller.
  */
-export type RuleStatus = 'active' | 'completed' | 'completedWithErrors' | 'updateRequested' | 'deleteRequested';
 export type RuleEvent = 'evaluated' | 'evaluatedWithErrors' | 'run' | 'update' | 'delete' | 'deleteAndUnprotect' | 'unprotectDone';
 export const RULE: Machine<RuleStatus, RuleEvent> = {
   active: { evaluated: 'completed', evaluatedWithErrors: 'completedWithErrors' },
@@ -112,7 +103,6 @@ export const RULE: Machine<RuleStatus, RuleEvent> = {
 };
 
 /** protectionUnitsBulkJobBase (spec §8.5). */
-export type BulkJobStatus = 'active' | 'completed' | 'completedWithErrors';
 export type BulkJobEvent = 'resolved' | 'resolvedWithErrors';
 export const BULK_JOB: Machine<BulkJobStatus, BulkJobEvent> = {
   active: { resolved: 'completed', resolvedWithErrors: 'completedWithErrors' },

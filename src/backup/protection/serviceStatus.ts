@@ -9,12 +9,12 @@ import type { Trx } from '../../store/store.js';
 import type { Principal } from '../../identity/tokens.js';
 import type { Core } from '../../core.js';
 import { errors } from '../../http/errors.js';
-import { SERVICE_STATUS, transition, type ServiceStatusEvent } from './machines.js';
+import { SERVICE_STATUS, transition, type ServiceAppStatus, type ServiceStatusEvent } from './machines.js';
 import { RESTORE_LOCK_AFTER_MS } from './timing.js';
 import type { Env } from './env.js';
 
 /** Apps that control a tenant: active ones, and those whose deactivation is not yet effective. */
-export const CONTROLLING_APP_STATUSES = ['active', 'pendingInactive'];
+export const CONTROLLING_APP_STATUSES: readonly ServiceAppStatus[] = ['active', 'pendingInactive'];
 
 export async function hasController(db: Kysely<DB>, tenantId: string): Promise<boolean> {
   const row = await db

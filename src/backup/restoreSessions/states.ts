@@ -3,9 +3,9 @@
  * session's status, counters and completion time from its artifacts' statuses.
  */
 
-export type SessionStatus = 'draft' | 'activating' | 'active' | 'completedWithError' | 'completed' | 'failed';
-export type ArtifactStatus = 'added' | 'scheduling' | 'scheduled' | 'inProgress' | 'succeeded' | 'failed';
-export type BulkRequestStatus = 'active' | 'completed' | 'completedWithErrors';
+import type { ArtifactStatus, BulkRequestStatus, SessionStatus } from '../../graph/statuses.js';
+
+export type { ArtifactStatus, BulkRequestStatus, SessionStatus };
 
 /** restoreSessionStatus: draft → activating → active → completed | completedWithError | failed. */
 export const SESSION_TRANSITIONS: Readonly<Record<SessionStatus, readonly SessionStatus[]>> = {
@@ -37,16 +37,16 @@ export const BULK_REQUEST_TRANSITIONS: Readonly<Record<BulkRequestStatus, readon
   completedWithErrors: [],
 };
 
-export function canMoveSession(from: string, to: string): boolean {
-  return (SESSION_TRANSITIONS[from as SessionStatus] ?? []).includes(to as SessionStatus);
+export function canMoveSession(from: SessionStatus, to: SessionStatus): boolean {
+  return SESSION_TRANSITIONS[from].includes(to);
 }
 
-export function canMoveArtifact(from: string, to: string): boolean {
-  return (ARTIFACT_TRANSITIONS[from as ArtifactStatus] ?? []).includes(to as ArtifactStatus);
+export function canMoveArtifact(from: ArtifactStatus, to: ArtifactStatus): boolean {
+  return ARTIFACT_TRANSITIONS[from].includes(to);
 }
 
-export function canMoveBulkRequest(from: string, to: string): boolean {
-  return (BULK_REQUEST_TRANSITIONS[from as BulkRequestStatus] ?? []).includes(to as BulkRequestStatus);
+export function canMoveBulkRequest(from: BulkRequestStatus, to: BulkRequestStatus): boolean {
+  return BULK_REQUEST_TRANSITIONS[from].includes(to);
 }
 
 /** Sessions that count against the limit of 25 concurrently active sessions per tenant. */
