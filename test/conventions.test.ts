@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, expectGraphError, type TestServer } from './helpers/server.js';
+import { startServer, expectGraphError, type TestResponse, type TestServer } from './helpers/server.js';
 
 const SESSIONS = '/v1.0/solutions/backupRestore/exchangeRestoreSessions';
 let s: TestServer;
@@ -72,7 +72,7 @@ test('collections page with $top and an absolute @odata.nextLink to the end, wit
   let url: string | undefined = `${SESSIONS}?$top=10&$count=true`;
   let pages = 0;
   while (url) {
-    const r = await s.request('GET', url, { token });
+    const r: TestResponse = await s.request('GET', url, { token });
     assert.equal(r.status, 200);
     assert.equal(r.body['@odata.context'], `${s.base}/v1.0/$metadata#solutions/backupRestore/exchangeRestoreSessions`);
     assert.equal(r.body['@odata.count'], 23);

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, expectGraphError, type TestServer } from './helpers/server.js';
+import { startServer, expectGraphError, type TestResponse, type TestServer } from './helpers/server.js';
 
 let s: TestServer;
 before(async () => {
@@ -90,7 +90,7 @@ test('listing users pages to the end, filters, orders, counts and selects', asyn
   let url: string | undefined = '/v1.0/users?$top=2&$select=displayName';
   let pages = 0;
   while (url) {
-    const r = await s.request('GET', url, { token });
+    const r: TestResponse = await s.request('GET', url, { token });
     assert.equal(r.status, 200);
     for (const u of r.body.value) {
       assert.deepEqual(Object.keys(u), ['displayName', 'id']);
@@ -260,7 +260,7 @@ test('group member references: malformed ones are 400, a group cannot contain it
   const seen: string[] = [];
   let url: string | undefined = `/v1.0/groups/${gid}/members?$top=2&$select=id`;
   while (url) {
-    const r = await s.request('GET', url, { token: await s.token({ tenantId, roles: ['GroupMember.ReadWrite.All'] }) });
+    const r: TestResponse = await s.request('GET', url, { token: await s.token({ tenantId, roles: ['GroupMember.ReadWrite.All'] }) });
     assert.equal(r.status, 200);
     assert.ok(r.body.value.length <= 2);
     seen.push(...r.body.value.map((m: any) => `${m['@odata.type']} ${m.id}`));
@@ -270,7 +270,7 @@ test('group member references: malformed ones are 400, a group cannot contain it
   const names: string[] = [];
   url = '/v1.0/groups?$top=1&$select=displayName';
   while (url) {
-    const r = await s.request('GET', url, { token });
+    const r: TestResponse = await s.request('GET', url, { token });
     names.push(...r.body.value.map((g: any) => g.displayName));
     url = r.body['@odata.nextLink'];
   }

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, expectGraphError, type TestServer } from './helpers/server.js';
+import { startServer, expectGraphError, type TestResponse, type TestServer } from './helpers/server.js';
 
 let s: TestServer;
 before(async () => {
@@ -329,7 +329,7 @@ test('listing messages: paging to the end, $filter, $orderby, $select, $count, p
   const seen: string[] = [];
   let url: string | undefined = `${b.u}/mailFolders/inbox/messages?$top=2&$select=subject,receivedDateTime`;
   while (url) {
-    const r = await s.request('GET', url, { token: b.token });
+    const r: TestResponse = await s.request('GET', url, { token: b.token });
     assert.equal(r.status, 200);
     assert.equal(r.body['@odata.context'], `${s.base}/v1.0/$metadata#users('${b.uid}')/mailFolders('inbox')/messages`);
     for (const m of r.body.value) {
@@ -478,7 +478,7 @@ test('delta: initial sync pages to a deltaLink; changes, moves and deletes come 
   let deltaLink: string | undefined;
   let pages = 0;
   while (url) {
-    const r = await s.request('GET', url, { token: b.token, headers: prefer });
+    const r: TestResponse = await s.request('GET', url, { token: b.token, headers: prefer });
     assert.equal(r.status, 200);
     assert.equal(r.body['@odata.context'], `${s.base}/v1.0/$metadata#Collection(message)`);
     first.push(...r.body.value);
@@ -511,7 +511,7 @@ test('delta: initial sync pages to a deltaLink; changes, moves and deletes come 
   url = deltaLink;
   let next: string | undefined;
   while (url) {
-    const r = await s.request('GET', url, { token: b.token, headers: prefer });
+    const r: TestResponse = await s.request('GET', url, { token: b.token, headers: prefer });
     assert.equal(r.status, 200);
     round.push(...r.body.value);
     url = r.body['@odata.nextLink'];
@@ -683,7 +683,7 @@ test('folder delta pages with odata.maxpagesize and $select, includes nested fol
   let deltaLink = '';
   let pages = 0;
   while (url) {
-    const r = await s.request('GET', url, { token: b.token, headers: { prefer: 'odata.maxpagesize=3' } });
+    const r: TestResponse = await s.request('GET', url, { token: b.token, headers: { prefer: 'odata.maxpagesize=3' } });
     assert.equal(r.status, 200);
     assert.ok(r.body.value.length <= 3);
     seen.push(...r.body.value);

@@ -147,7 +147,8 @@ test('an enum literal that is no member of the enum is a 400; every member, evol
 
   // 'failed' is declared after unknownFutureValue: shown only behind the Prefer header, filterable always
   const session = ok(await s.request('POST', `${BR}/exchangeRestoreSessions`, { token: t.app, body: {} }), 201);
-  for (const headers of [{}, { prefer: 'include-unknown-enum-members' }]) {
+  const preferences: Record<string, string>[] = [{}, { prefer: 'include-unknown-enum-members' }];
+  for (const headers of preferences) {
     const r = await s.request('GET', `${BR}/restoreSessions?$filter=${q("status eq 'failed' or status eq 'draft'")}`, { token: t.app, headers });
     assert.deepEqual(ok(r, 200).value.map((v: { id: string }) => v.id), [session.id]);
   }

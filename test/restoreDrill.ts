@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { TestServer } from './helpers/server.js';
 import { BR, ok, type Tenant } from './helpers/protect.js';
 import type { MailService } from '../src/mail/service.js';
-import { summarizeMime } from '../src/mail/mime.js';
+import { summarizeMime, type MimeSummary } from '../src/mail/mime.js';
 import { snapshotFromSummary } from '../src/mail/messages.js';
 import type { Core } from '../src/core.js';
 
@@ -73,7 +73,7 @@ export async function attack(core: Core, tenantId: string, mailboxId: string, vi
   for (let start = 0; start < victims.length; start += 500) {
     const part = victims.slice(start, start + 500);
     const now = core.clock.now().toISOString();
-    const records = [];
+    const records: { v: Seeded; mime: Buffer; summary: MimeSummary }[] = [];
     for (const v of part) {
       const mime = mimeOf({ subject: `ENCRYPTED ${v.id.slice(-6)}`, sender: v.sender, to: 'owner@contoso.example', body: `Your files are encrypted. ${Buffer.from(v.subject).toString('base64')}`, messageId: `<x${v.id.slice(-10)}@evil.example>`, date: new Date(now) });
       const summary = await summarizeMime(mime);

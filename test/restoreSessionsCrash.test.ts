@@ -9,9 +9,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadOrCreateSigningKey } from '../src/identity/keys.js';
+import { loadOrCreateSigningKey, type SigningKey } from '../src/identity/keys.js';
 import { mintToken } from '../src/identity/tokens.js';
 import { DEMO_TENANT_ID } from '../src/app.js';
+import { Store } from '../src/store/store.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SEED1 = {
@@ -46,9 +47,19 @@ function serve(): Promise<{ child: ChildProcess; base: string }> {
   });
 }
 
+/** The signing key the server keeps in its database, read as `mailvault token --data` does. */
+async function signingKey(): Promise<SigningKey> {
+  const store = await Store.open({ file: path.join(dataDir, 'mailvault.db') });
+  try {
+    return await loadOrCreateSigningKey(store, dataDir);
+  } finally {
+    await store.close();
+  }
+}
+
 test('every session that got a 201 survives SIGKILL and restart, with its artifacts', { timeout: 120_000 }, async (t) => {
   const first = await serve();
-  const token = await mintToken(await loadOrCreateSigningKey(dataDir), { tenantId: DEMO_TENANT_ID });
+  const token = await mintToken(await signingKey(), { tenantId: DEMO_TENANT_ID });
   const url = `${first.base}/v1.0/solutions/backupRestore/exchangeRestoreSessions`;
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 

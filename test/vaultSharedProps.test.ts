@@ -48,7 +48,7 @@ test('a restored message refers to the version it restores, and keeps its snapsh
     const at = (await s.request('GET', '/_mailvault/clock')).body.now;
     const subjectsAt = async (when: string) => {
       const out = new Map<string, unknown>();
-      for await (const batch of vault.stateAt(t.id, user.id, when)) for (const m of 'messages' in batch ? batch.messages : []) out.set(m.itemId, m.props.subject);
+      for await (const batch of vault.stateAt(t.id, user.id, when)) for (const m of batch.messages ?? []) out.set(m.itemId, m.props.subject);
       return out;
     };
     assert.deepEqual(await subjectsAt(at), new Map([[kept, 'Kept as it was'], [lost, 'Deleted then restored']]));

@@ -54,7 +54,7 @@ async function generate(file: string): Promise<number> {
   for (let i = 0; i < N; i++) {
     const m = makeMessage(i);
     bytes += m.data.length;
-    if (!out.write(mboxEntry(m.data, m.from, m.date))) await new Promise((r) => out.once('drain', r));
+    if (!out.write(mboxEntry(m.data, m.from, m.date))) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((r) => out.end(() => r()));
   return bytes / N;

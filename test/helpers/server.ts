@@ -20,7 +20,7 @@ export interface TestResponse<T = any> {
 export interface RequestOptions {
   body?: unknown;
   /** Raw body text (sent as is). */
-  raw?: string | Buffer;
+  raw?: string | Buffer<ArrayBuffer>;
   headers?: Record<string, string>;
   /** A token, `null` for none; default: an application token of the default tenant with every permission. */
   token?: string | null;
@@ -96,7 +96,7 @@ export async function startServer(flags: Record<string, string | boolean> = {}):
       const headers: Record<string, string> = { ...(o.headers ?? {}) };
       const token = o.token === undefined ? defaultToken : o.token;
       if (token !== null) headers.authorization ??= `Bearer ${token}`;
-      let body: string | Buffer | undefined = o.raw;
+      let body: string | Buffer<ArrayBuffer> | undefined = o.raw;
       if (o.body !== undefined) {
         body = JSON.stringify(o.body);
         headers['content-type'] ??= 'application/json';
