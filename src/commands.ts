@@ -1,7 +1,6 @@
 /** The `mailvault` commands: serve, token (import and export are added by the mail area). */
 import { Command, Option } from 'commander';
 import { loadConfig, ConfigError, DEFAULTS } from './config.js';
-import { createApp } from './app.js';
 import { loadDefaultTenant, loadOrCreateSigningKey, type SigningKey } from './identity/keys.js';
 import { Store } from './store/store.js';
 import { makePrivateDir } from './files.js';
@@ -37,6 +36,7 @@ program
   .addOption(new Option('--jwks <file|url>', "the issuer's JSON Web Key Set").env('MAILVAULT_JWKS'))
   .action(async (opts) => {
     const config = loadConfig(opts);
+    const { createApp } = await import('./app.js');
     const app = await createApp(config);
     const base = await app.listen();
     const where = config.databaseUrl ? 'on PostgreSQL' : config.memory ? 'in memory' : `in ${config.dataDir}`;

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { DEFAULTS, loadConfig, ConfigError } from '../config.js';
-import { createApp, type App } from '../app.js';
+import type { App } from '../app.js';
 import { MboxFormatError } from './mbox.js';
 import { emlCount, emlSource, exportMbox, importMessages, ImportError, mboxSource } from './importer.js';
 
@@ -13,6 +13,8 @@ const dbOption = () => new Option('--database-url <url>', 'PostgreSQL connection
 
 async function openApp(opts: { data?: string; databaseUrl?: string }): Promise<App> {
   const config = loadConfig({ data: opts.data, databaseUrl: opts.databaseUrl, logLevel: 'silent' });
+  // The server's modules load only for the commands that open it (the token command needs none of them).
+  const { createApp } = await import('../app.js');
   return createApp(config);
 }
 
