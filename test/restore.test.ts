@@ -9,7 +9,7 @@ import { ResponseType, type Client } from '@microsoft/microsoft-graph-client';
 import { startHttpsServer, graphClient } from './helpers/graphClient.js';
 import type { TestServer } from './helpers/server.js';
 import { BR, createFolder, createUser, listPoints, newTenant, ok, protectMailboxes, type Tenant } from './helpers/protect.js';
-import { artifacts, attack, eachLimit, listMessages, seedMessages, waitForSession, SESSIONS, type Seeded } from './restoreDrill.js';
+import { artifacts, attack, eachLimit, listMessages, seedMessages, waitForSession, type Seeded } from './restoreDrill.js';
 
 const N = 2400;
 

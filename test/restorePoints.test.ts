@@ -40,7 +40,7 @@ let userA: { id: string; displayName: string };
 let P0: string;
 let P1: string;
 let P2: string;
-let pointId: Record<string, string> = {};
+const pointId: Record<string, string> = {};
 
 const vault = () => s.app.core.services.vault as VaultService;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -147,7 +147,7 @@ test('GET restorePoints without the required options, or with a bad one, is a 40
   assert.match(e.message, /must constrain protectionDateTime/);
   e = expectGraphError(await get(`?${expand}&$filter=protectionDateTime lt 'yesterday'`), 400, 'InvalidSearchRequest');
   assert.equal(e.message, "''yesterday'' is not a valid DateTimeOffset for 'protectionDateTime'.");
-  e = expectGraphError(await get(`?${expand}&$filter=protectionDateTime lt ${P2}&$orderby=tags`), 400, 'InvalidSearchRequest');
+  expectGraphError(await get(`?${expand}&$filter=protectionDateTime lt ${P2}&$orderby=tags`), 400, 'InvalidSearchRequest');
   const many = Array.from({ length: 12 }, () => `protectionDateTime lt ${P2}`).join(' and ');
   expectGraphError(await get(`?${expand}&$filter=${many}`), 400, 'FilterLengthExceeded');
   expectGraphError(await get(`?${expand}&$filter=protectionDateTime lt ${P2}&$search=x`), 400, 'BadRequest');
@@ -172,10 +172,10 @@ test('GET restorePoints/{id} returns the point with its unit; unknown, foreign a
   assert.equal(ok(keyed, 200).id, id);
   const beta = await s.request('GET', `/beta/solutions/backupRestore/restorePoints/${id}?$select=protectionDateTime`, { token: t.app });
   assert.deepEqual(Object.keys(ok(beta, 200)).sort(), ['@odata.context', '@odata.type', 'id', 'protectionDateTime']);
-  let e = expectGraphError(await s.request('GET', `${BR}/restorePoints/nope`, { token: t.app }), 404, 'itemNotFound');
+  const e = expectGraphError(await s.request('GET', `${BR}/restorePoints/nope`, { token: t.app }), 404, 'itemNotFound');
   assert.equal(e.message, "The restore point 'nope' was not found.");
   expectGraphError(await s.request('GET', `${BR}/restorePoints/${id}`, { token: other.app }), 404, 'itemNotFound');
-  e = expectGraphError(await s.request('GET', `${BR}/restorePoints/${id}?$top=1`, { token: t.app }), 400, 'BadRequest');
+  expectGraphError(await s.request('GET', `${BR}/restorePoints/${id}?$top=1`, { token: t.app }), 400, 'BadRequest');
 });
 
 test('search: one point per unit with a preference, as if every tick had one; inclusive windows; units without points listed apart', async () => {

@@ -7,7 +7,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, expectGraphError, type TestServer, type TestResponse } from './helpers/server.js';
 import { SESSIONS, RP1, RP2, SEARCH, APP } from './helpers/demo.js';
-import { DEFAULT_APP_ID, DEFAULT_APP_NAME } from '../src/identity/tokens.js';
+import { DEFAULT_APP_ID } from '../src/identity/tokens.js';
 import { engineArea } from '../src/engine/area.js';
 import type { RestoreSessionsService } from '../src/backup/restoreSessions/service.js';
 import { canMoveArtifact, type ArtifactStatus } from '../src/backup/restoreSessions/states.js';

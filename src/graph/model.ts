@@ -91,7 +91,7 @@ export function loadModel(version: 'v1.0' | 'beta'): GraphModel {
   return { version, csdl, enums, types };
 }
 
-let cache: Record<string, GraphModel> = {};
+const cache: Record<string, GraphModel> = {};
 export function model(version: 'v1.0' | 'beta'): GraphModel {
   return (cache[version] ??= loadModel(version));
 }

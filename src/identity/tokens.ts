@@ -179,7 +179,7 @@ export class TokenVerifier {
       this.cache.delete(token);
     }
     let payload: Record<string, unknown>;
-    let externalToken = false;
+    let externalToken: boolean;
     try {
       // The server's own tokens name its key; any other is the external issuer's, if one is trusted.
       externalToken = this.external !== undefined && decodeProtectedHeader(token).kid !== this.key.kid;

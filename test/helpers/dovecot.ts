@@ -117,7 +117,7 @@ export async function startDovecot(o: DovecotOptions = {}): Promise<Dovecot> {
   fs.writeFileSync(users, '', { mode: 0o644 });
   const conf = path.join(root, 'dovecot.conf');
   const logFile = path.join(root, 'dovecot.log');
-  let port = 0;
+  let port: number;
   let child: ChildProcess | undefined;
   let exitMessage: string | undefined;
 
