@@ -394,4 +394,53 @@ export interface DB {
   restore_artifacts: RestoreArtifactTable;
   restore_bulk_requests: RestoreBulkRequestTable;
   jobs: JobTable;
+  sources: SourceTable;
+  source_folders: SourceFolderTable;
+  source_items: SourceItemTable;
+}
+
+/** An external mailbox mirrored into a hosted one (src/sources). */
+export interface SourceTable {
+  id: string;
+  tenant_id: string;
+  mailbox_id: string;
+  kind: 'imap';
+  settings: string; // JSON, without secrets
+  secret: string; // JSON {kid, iv, tag, ct}: AES-256-GCM of the password
+  paused: number;
+  status: 'initialSync' | 'syncing' | 'idle' | 'error' | 'paused';
+  last_sync_at: string | null;
+  items_synced: number;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An external folder and its sync cursors. */
+export interface SourceFolderTable {
+  id: string;
+  source_id: string;
+  remote_path: string;
+  special_use: string | null;
+  hosted_folder_id: string;
+  uidvalidity: string | null;
+  highest_modseq: string | null;
+  last_uid: number;
+  uid_next: number | null;
+  messages: number | null;
+  state: 'initial' | 'synced' | 'resync' | 'gone';
+}
+
+/** An external message (folder, UIDVALIDITY, UID) and the hosted message it is. */
+export interface SourceItemTable {
+  source_id: string;
+  folder_id: string;
+  uidvalidity: string;
+  uid: number;
+  hosted_message_id: string;
+  message_id_hdr: string | null;
+  sha256: string;
+  size: number;
+  internal_date: string | null;
+  flags: string; // JSON array
 }

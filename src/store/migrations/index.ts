@@ -11,6 +11,7 @@ import { messagesBlob102 } from './102_messages_blob_index.js';
 import { protectionDue201 } from './201_protection_due.js';
 import { restoreSessionCounts401 } from './401_restore_session_counts.js';
 import { restoreSessionsRunning402 } from './402_restore_sessions_running.js';
+import { sources501 } from './501_sources.js';
 
 /**
  * Every migration, in order. Names sort; numbers are reserved by area so parallel work never collides:
@@ -29,5 +30,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '305_vault_shared_props': vault305(dialect),
     '401_restore_session_counts': restoreSessionCounts401(),
     '402_restore_sessions_running': restoreSessionsRunning402(),
+    '501_sources': sources501(),
   };
 }
