@@ -22,11 +22,12 @@ import type { Area } from './area.js';
 import { mailArea } from './mail/area.js';
 import { protectionArea } from './backup/protection/area.js';
 import { vaultArea } from './vault/area.js';
+import { sourcesArea } from './sources/area.js';
 import { restoreSessionsArea } from './backup/restoreSessions/area.js';
 import { engineArea } from './engine/area.js';
 
 /** In dependency order: later areas build on earlier ones (and seed the demo after them). */
-export const AREAS: Area[] = [mailArea, protectionArea, vaultArea, restoreSessionsArea, engineArea];
+export const AREAS: Area[] = [mailArea, protectionArea, vaultArea, sourcesArea, restoreSessionsArea, engineArea];
 
 /** The demo tenant's id (documented in the README). */
 export const DEMO_TENANT_ID = 'c0ffee00-0000-4000-8000-000000000001';
