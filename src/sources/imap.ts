@@ -381,17 +381,29 @@ export class ImapSync {
     if (mb.exists === 0 || (mb.uidNext !== undefined && Number(mb.uidNext) <= f.last_uid + 1)) return;
     let batch: FetchMessageObject[] = [];
     let bytes = 0;
-    for await (const msg of client.fetch(`${f.last_uid + 1}:*`, { uid: true, flags: true, internalDate: true, size: true, source: true }, { uid: true })) {
-      if (msg.uid <= f.last_uid || !msg.source) continue;
-      batch.push(msg);
-      bytes += msg.source.length;
-      if (batch.length >= this.o.batchMessages || bytes >= this.o.batchBytes) {
-        await this.writeBatch(w, batch, vanished);
-        batch = [];
-        bytes = 0;
+    // one batch commits while the next is fetched: at most two batches are held at once
+    let writing: Promise<void> | undefined;
+    const flush = async () => {
+      await writing;
+      const full = batch;
+      batch = [];
+      bytes = 0;
+      writing = full.length > 0 ? this.writeBatch(w, full, vanished) : undefined;
+      writing?.catch(() => {}); // awaited (and thrown) at the next flush
+    };
+    const from = f.last_uid;
+    try {
+      for await (const msg of client.fetch(`${from + 1}:*`, { uid: true, flags: true, internalDate: true, size: true, source: true }, { uid: true })) {
+        if (msg.uid <= from || !msg.source) continue;
+        batch.push(msg);
+        bytes += msg.source.length;
+        if (batch.length >= this.o.batchMessages || bytes >= this.o.batchBytes) await flush();
       }
+      await flush();
+    } finally {
+      await writing?.catch(() => {});
     }
-    if (batch.length > 0) await this.writeBatch(w, batch, vanished);
+    await writing;
   }
 
   /** One transaction: the hosted messages, their mapping rows and the folder's last_uid. */
