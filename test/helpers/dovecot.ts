@@ -16,6 +16,11 @@ export interface Dovecot {
   port: number;
   /** Adds a user with a plaintext password (the passwd-file is re-read on change). */
   addUser(name: string, password: string): void;
+  /**
+   * Puts messages straight into a user's INBOX as maildir files (thousands a second, far faster than
+   * APPEND): `flags` in maildir letters (S seen, F flagged, R answered), the file time is the internal date.
+   */
+  deliver(user: string, messages: Array<{ mime: Buffer; flags?: string; date?: Date }>): void;
   /** Runs doveadm against this instance; returns its standard output. */
   doveadm(args: string[]): string;
   /** The Dovecot log so far (for failure messages). */
@@ -228,6 +233,20 @@ ${rootless}`,
       fs.mkdirSync(home, { recursive: true, mode: 0o700 });
       if (asRoot) fs.chownSync(home, uid, gid);
       fs.appendFileSync(users, `${user}:{PLAIN}${password}:${uid}:${gid}::${home}\n`);
+    },
+    deliver(user, messages) {
+      const maildir = path.join(root, 'home', user, 'Maildir');
+      for (const d of ['', 'cur', 'new', 'tmp']) {
+        fs.mkdirSync(path.join(maildir, d), { recursive: true, mode: 0o700 });
+        if (asRoot) fs.chownSync(path.join(maildir, d), uid, gid);
+      }
+      messages.forEach((m, i) => {
+        const at = m.date ?? new Date();
+        const file = path.join(maildir, 'cur', `${Math.floor(at.getTime() / 1000)}.M${i}P${process.pid}R${Math.random().toString(36).slice(2, 8)}.mvt,S=${m.mime.length}:2,${[...(m.flags ?? '')].sort().join('')}`);
+        fs.writeFileSync(file, m.mime);
+        fs.utimesSync(file, at, at);
+        if (asRoot) fs.chownSync(file, uid, gid);
+      });
     },
     doveadm(args) {
       const r = spawnSync(doveadmBin, ['-c', conf, ...args], { encoding: 'utf8' });
