@@ -6,61 +6,22 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { postgresDatabase, startServer, type TestServer, type TestResponse } from './helpers/server.js';
-import { createFolder, createUser, listPoints, newTenant, ok, protectMailboxes, type Tenant } from './helpers/protect.js';
-import { LEASE_MS } from '../src/engine/jobs.js';
-import { artifacts, attack, createSession, listMessages, seedMessages, waitForSession, SESSIONS, type Seeded } from './restoreDrill.js';
+import { postgresDatabase, startServer, type TestServer } from './helpers/server.js';
+import { killAll, serve as serveProcess, type Child } from './helpers/serveProcess.js';
+import { ok, type Tenant } from './helpers/protect.js';
+import { artifacts, attackedMailbox, createSession, listMessages, seedMessages, waitForSession, SESSIONS, type Seeded } from './restoreDrill.js';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const N = 1500;
 const BATCH = 300;
-
-interface Child {
-  process: ChildProcess;
-  base: string;
-  exited: Promise<NodeJS.Signals | number | null>;
-  /** Enough of a TestServer for the drill's helpers, against this process. */
-  server: TestServer;
-}
+/** The server processes' lease: on PostgreSQL a restarted server waits for the killed one's to lapse. */
+const LEASE_MS = 3000;
 
 /** `mailvault serve` in its own process on `dir`, optionally set to kill itself at a fault point. */
 function serve(dir: string, fault?: string): Promise<Child> {
-  const database = pg ? ['--database-url', pg.url] : [];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--data', dir, ...database, '--port', '0', '--log-level', 'silent'], {
-    cwd: ROOT,
-    env: { ...process.env, MAILVAULT_FAULT: fault ?? '', MAILVAULT_RESTORE_BATCH: String(BATCH) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<NodeJS.Signals | number | null>((r) => child.once('exit', (code, signal) => r(signal ?? code)));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m && !out.includes('\u0000')) {
-        out += '\u0000';
-        resolve({ process: child, base: m[1], exited, server: remote(m[1]) });
-      }
-    });
-    void exited.then((how) => reject(new Error(`server exited before listening (${String(how)}): ${out}`)));
-  });
-}
-
-function remote(base: string): TestServer {
-  const request = async (method: string, p: string, o: { body?: unknown; headers?: Record<string, string>; token?: string | null } = {}): Promise<TestResponse> => {
-    const headers: Record<string, string> = { ...(o.headers ?? {}) };
-    if (o.token) headers.authorization = `Bearer ${o.token}`;
-    if (o.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(p.startsWith('http') ? p : base + p, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : undefined, text };
-  };
-  return { base, request } as unknown as TestServer;
+  return serveProcess({ data: dir, databaseUrl: pg?.url, env: { MAILVAULT_FAULT: fault ?? '', MAILVAULT_RESTORE_BATCH: String(BATCH), MAILVAULT_LEASE_MS: String(LEASE_MS) } });
 }
 
 let dir: string;
@@ -78,26 +39,18 @@ before(async () => {
   // Setup in-process on the data directory, then hand it over to server processes.
   const s = await startServer(onData());
   try {
-    t = await newTenant(s);
-    t.app = await s.token({ tenantId: t.id, expires: '2h' });
-    const user = await createUser(s, t, 'Victim');
-    userId = user.id;
-    const inbox = ok(await s.request('GET', `/v1.0/users/${userId}/mailFolders/inbox`, { token: t.app }), 200).id;
-    const projects = await createFolder(s, t, userId, 'Projects');
-    seeded = await seedMessages(s.app.core, t.id, userId, [inbox, projects], N);
-    const unitId = (await protectMailboxes(s, t, [userId])).unitOf.get(userId)!;
-    await s.advance('PT15M');
-    const [point] = await listPoints(s, t.app, unitId);
-    await attack(s.app.core, t.id, userId, seeded);
+    let inbox: string, pointId: string;
+    ({ t, userId, inbox, seeded, pointId } = await attackedMailbox(s, N));
     late = await seedMessages(s.app.core, t.id, userId, [inbox], 20, { tag: 'late' });
     await s.advance('PT15M');
-    const draft = (destinationType: string) => createSession(s, t, { mailboxRestoreArtifacts: [{ restorePoint: { id: point.id }, destinationType }] });
+    const draft = (destinationType: string) => createSession(s, t, { mailboxRestoreArtifacts: [{ restorePoint: { id: pointId }, destinationType }] });
     sessions = { copy: await draft('new'), inPlace: await draft('inPlace') };
   } finally {
     await s.close();
   }
 });
 after(async () => {
+  await killAll();
   await pg?.drop();
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { TestServer } from './helpers/server.js';
-import { BR, ok, type Tenant } from './helpers/protect.js';
+import { BR, createFolder, createUser, listPoints, newTenant, ok, protectMailboxes, type Tenant } from './helpers/protect.js';
 import type { MailService } from '../src/mail/service.js';
 import { summarizeMime, type MimeSummary } from '../src/mail/mime.js';
 import { snapshotFromSummary } from '../src/mail/messages.js';
@@ -93,6 +93,24 @@ export async function attack(core: Core, tenantId: string, mailboxId: string, vi
     await core.store.write((trx) => mail(core).deleteMessages(trx, tenantId, mailboxId, deleted.slice(start, start + 500).map((d) => d.id)));
   }
   return { rewritten, deleted };
+}
+
+/**
+ * The drill's scene: a new tenant whose one protected mailbox ("Victim") held `n` messages across
+ * Inbox and Projects at its restore point `pointId`, all rewritten or deleted by the attack since.
+ */
+export async function attackedMailbox(s: TestServer, n: number): Promise<{ t: Tenant; userId: string; inbox: string; seeded: Seeded[]; pointId: string }> {
+  const t = await newTenant(s);
+  t.app = await s.token({ tenantId: t.id, expires: '2h' });
+  const userId = (await createUser(s, t, 'Victim')).id;
+  const inbox = ok(await s.request('GET', `/v1.0/users/${userId}/mailFolders/inbox`, { token: t.app }), 200).id;
+  const projects = await createFolder(s, t, userId, 'Projects');
+  const seeded = await seedMessages(s.app.core, t.id, userId, [inbox, projects], n);
+  const unitId = (await protectMailboxes(s, t, [userId])).unitOf.get(userId)!;
+  await s.advance('PT15M');
+  const [point] = await listPoints(s, t.app, unitId);
+  await attack(s.app.core, t.id, userId, seeded);
+  return { t, userId, inbox, seeded, pointId: point.id };
 }
 
 export async function createSession(s: TestServer, t: Tenant, body: Record<string, unknown>): Promise<string> {

@@ -15,8 +15,11 @@ import type { JobTable } from '../store/schema.js';
 
 export type JobRow = Selectable<JobTable>;
 
-/** How long a lease lasts without renewal; every step renews it. */
-export const LEASE_MS = 30_000;
+/**
+ * How long a lease lasts without renewal; every step renews it. MAILVAULT_LEASE_MS overrides it
+ * (multi-node tests use a short lease, so a killed node's job is taken over in seconds).
+ */
+export const LEASE_MS = Math.max(1, Number(process.env.MAILVAULT_LEASE_MS) || 30_000);
 
 type JobState = JobTable['state'];
 
