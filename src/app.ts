@@ -3,6 +3,7 @@ import './tickMaps.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import type { Config } from './config.js';
 import { OffsetClock } from './clock.js';
 import { Store } from './store/store.js';
@@ -29,6 +30,9 @@ import { engineArea } from './engine/area.js';
 /** In dependency order: later areas build on earlier ones (and seed the demo after them). */
 export const AREAS: Area[] = [mailArea, protectionArea, vaultArea, sourcesArea, restoreSessionsArea, engineArea];
 
+/** Where the emulated clock's offset from real time is kept (milliseconds, as text). */
+const CLOCK_OFFSET = 'clock_offset_ms';
+
 /** The demo tenant's id (documented in the README). */
 export const DEMO_TENANT_ID = 'c0ffee00-0000-4000-8000-000000000001';
 
@@ -49,7 +53,7 @@ export async function createApp(config: Config): Promise<App> {
   }
   const store = await Store.open({ file: dataDir ? path.join(dataDir, 'mailvault.db') : undefined, databaseUrl: config.databaseUrl });
   const clock = new OffsetClock();
-  const savedOffset = await store.db.selectFrom('server_state').select('value').where('key', '=', 'clock_offset_ms').executeTakeFirst();
+  const savedOffset = await store.db.selectFrom('server_state').select('value').where('key', '=', CLOCK_OFFSET).executeTakeFirst();
   const clockRepaired = savedOffset !== undefined && clock.restoreOffset(Number(savedOffset.value));
   if (clockRepaired && config.logLevel !== 'silent') {
     console.error(`[mailvault] the saved clock (offset ${savedOffset.value} ms) was past the latest time the clock may show; it now shows ${clock.now().toISOString()}`);
@@ -81,16 +85,28 @@ export async function createApp(config: Config): Promise<App> {
       graph: true,
       emulatorAdmin: true,
     }),
-    saveClock: async () => {
+    syncClock: async () => {
+      const saved = await store.db.selectFrom('server_state').select('value').where('key', '=', CLOCK_OFFSET).executeTakeFirst();
+      if (saved) clock.restoreOffset(Number(saved.value));
+    },
+    saveClock: async (force = false) => {
+      // Nodes on one database share the clock: it only ever moves forward there, whichever node moved it.
       const value = String(clock.offset);
       await store.write((trx) =>
-        trx.insertInto('server_state').values({ key: 'clock_offset_ms', value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute(),
+        trx
+          .insertInto('server_state')
+          .values({ key: CLOCK_OFFSET, value })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value }).where(force ? sql<boolean>`true` : sql<boolean>`cast(server_state.value as bigint) < cast(excluded.value as bigint)`))
+          .execute(),
       );
+      await core.syncClock();
     },
     services: {},
   };
 
-  if (clockRepaired) await core.saveClock();
+  if (clockRepaired) await core.saveClock(true);
+  // A move made through another node on the same database is taken up at the next tick, before any task runs.
+  core.scheduler.register('clock', () => core.syncClock());
   for (const area of AREAS) await area.setup(core);
 
   await core.tenants.create(defaultTenantId, config.demo ? 'Mailvault Demo' : 'Contoso');

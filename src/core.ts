@@ -84,8 +84,13 @@ export interface Core {
   };
   /** Identity of requests without a token under --allow-anonymous. */
   anonymousPrincipal(): Principal;
-  /** Persists the clock offset so a restart keeps emulated time. */
-  saveClock(): Promise<void>;
+  /**
+   * Persists the clock offset so a restart keeps emulated time, and shares it with the other nodes on
+   * the database; the saved offset only grows (`force`: repairs one that is out of range).
+   */
+  saveClock(force?: boolean): Promise<void>;
+  /** Takes up a later time another node saved. */
+  syncClock(): Promise<void>;
   /** Area services register themselves here in their setup (see app.ts). */
   services: Partial<Services>;
 }

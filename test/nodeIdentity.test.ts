@@ -42,6 +42,29 @@ test('nodes on one database sign and accept the same tokens, and share the defau
   }
 });
 
+test('nodes on one database share the emulated clock: a move through one is the time on every other', async () => {
+  const a = await startServer({ memory: false });
+  const databaseUrl = a.app.core.config.databaseUrl;
+  const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-node-'));
+  const b = await startServer(databaseUrl ? { databaseUrl, data: otherDir, memory: false } : { data: a.app.core.config.dataDir!, memory: false });
+  try {
+    const day = 86_400_000;
+    const start = Date.parse(await b.now());
+    const moved = Date.parse(await a.advance('P10D'));
+    assert.ok(moved - start >= 10 * day);
+    assert.ok(Date.parse(await b.now()) >= moved, 'b reads the time a moved to');
+    // b moves on from there, not from its own older time; a then sees b's move at its next tick
+    const further = Date.parse(await b.advance('P1D'));
+    assert.ok(further >= moved + day, `${new Date(further).toISOString()} is a day after ${new Date(moved).toISOString()}`);
+    await a.app.core.scheduler.runDue();
+    assert.ok(a.app.core.clock.now().getTime() >= further);
+  } finally {
+    await b.app.close();
+    await a.close();
+    fs.rmSync(otherDir, { recursive: true, force: true });
+  }
+});
+
 test('--issuer and --jwks: tokens of an external OpenID Connect issuer are trusted in the shape Entra ID issues them', async () => {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-jwks-'));

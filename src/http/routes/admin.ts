@@ -118,7 +118,10 @@ export function adminRoutes(app: FastifyInstance, core: Core): void {
     return reply.code(201).send({ id: row.id, displayName: row.display_name, createdDateTime: row.created_at });
   });
 
-  app.get('/_mailvault/clock', async () => ({ now: core.clock.now().toISOString(), timing: core.config.timing }));
+  app.get('/_mailvault/clock', async () => {
+    await core.syncClock();
+    return { now: core.clock.now().toISOString(), timing: core.config.timing };
+  });
 
   app.post('/_mailvault/clock', async (req) => {
     requireEmulatorAdmin(req);
@@ -127,6 +130,7 @@ export function adminRoutes(app: FastifyInstance, core: Core): void {
     const keys = Object.keys(body);
     if (keys.length !== 1 || !['advance', 'set'].includes(keys[0])) throw errors.badRequest("Give exactly one of 'advance' or 'set'.");
     const latest = new Date(LATEST_CLOCK_MS).toISOString();
+    await core.syncClock();
     try {
       if (body.advance !== undefined) {
         const ms = typeof body.advance === 'string' ? parseIsoDuration(body.advance) : undefined;
