@@ -459,7 +459,7 @@ test('without CONDSTORE and QRESYNC, through restarts in the middle of the initi
     mimes.forEach((mime, i) => {
       const m = h.byMessageId.get(messageIdOf(mime));
       assert.ok(m?.mime.equals(mime), `message ${i} mirrored byte for byte`);
-      assert.equal(m.isRead, i % 4 === 0);
+      assert.equal(m?.isRead, i % 4 === 0);
     });
 
     // changes are found by UID SEARCH and a FLAGS scan
@@ -476,5 +476,32 @@ test('without CONDSTORE and QRESYNC, through restarts in the middle of the initi
     assert.equal((await s.request('DELETE', `${SOURCES}/${created.id}`, { token: t.app })).status, 204);
   } finally {
     await plain.stop();
+  }
+});
+
+test('a source connects with implicit TLS and with STARTTLS', { skip }, async () => {
+  const fixtures = path.join(import.meta.dirname, 'fixtures', 'tls');
+  const secure = await startDovecot({ tls: { cert: path.join(fixtures, 'localhost-cert.pem'), key: path.join(fixtures, 'localhost-key.pem') } });
+  try {
+    const t = await newTenant(s);
+    const u = await createUser(s, t, 'Tls');
+    secure.addUser('dave', 'dave-pw');
+    secure.deliver('dave', [0, 1, 2].map((i) => ({ mime: message(30_000 + i, 'INBOX') })));
+    const settings = { host: 'localhost', port: secure.tlsPort, tls: 'implicit', username: 'dave', password: 'dave-pw' };
+    const created = ok(await s.request('POST', SOURCES, { token: t.app, body: { userId: u.id, kind: 'imap', settings } }), 201);
+    const idle = async (what: string) =>
+      until(what, async () => {
+        const r = ok(await s.request('GET', `${SOURCES}/${created.id}`, { token: t.app }), 200);
+        if (r.status === 'error') throw new Error(`${what}: ${r.error}`);
+        return r.status === 'idle' && r;
+      });
+    assert.equal((await idle('implicit TLS')).itemsSynced, 3);
+    // STARTTLS on the plain port
+    ok(await s.request('PATCH', `${SOURCES}/${created.id}`, { token: t.app, body: { settings: { port: secure.port, tls: 'starttls' } } }), 200);
+    await idle('STARTTLS');
+    assert.equal((await hosted(t.id, u.id)).count, 3, 'nothing twice across the changes of settings');
+    assert.equal((await s.request('DELETE', `${SOURCES}/${created.id}`, { token: t.app })).status, 204);
+  } finally {
+    await secure.stop();
   }
 });

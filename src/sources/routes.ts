@@ -181,7 +181,11 @@ export function sourcesRoutes(app: FastifyInstance, ctx: SourcesContext): void {
     };
     if (parsed.password !== undefined) changed.secret = ctx.box.seal(parsed.password, passwordAad(row.id));
     if (body.paused !== undefined) changed.paused = body.paused ? 1 : 0;
-    if (body.settings !== undefined) changed.error = null;
+    if (body.settings !== undefined || body.paused === false) {
+      // the worker starts over: until its first pass ends, the source is not idle
+      changed.error = null;
+      changed.status = row.last_sync_at ? 'syncing' : 'initialSync';
+    }
     await core.store.write((trx) => trx.updateTable('sources').set(changed).where('id', '=', row.id).execute());
     const updated = (await core.store.db.selectFrom('sources').selectAll().where('id', '=', row.id).executeTakeFirst())!;
     startWorker(ctx, updated);

@@ -14,6 +14,8 @@ import path from 'node:path';
 export interface Dovecot {
   host: string;
   port: number;
+  /** The implicit TLS port (with `tls` only). */
+  tlsPort: number | undefined;
   /** Adds a user with a plaintext password (the passwd-file is re-read on change). */
   addUser(name: string, password: string): void;
   /**
@@ -101,6 +103,8 @@ async function greeting(port: number, deadline: number, exited: () => string | u
 export interface DovecotOptions {
   /** Capabilities to advertise instead of Dovecot's own (e.g. without CONDSTORE/QRESYNC). */
   capabilities?: string;
+  /** A certificate and key (PEM files): STARTTLS on `port` and implicit TLS on `tlsPort`. */
+  tls?: { cert: string; key: string };
 }
 
 export async function startDovecot(o: DovecotOptions = {}): Promise<Dovecot> {
@@ -123,6 +127,7 @@ export async function startDovecot(o: DovecotOptions = {}): Promise<Dovecot> {
   const conf = path.join(root, 'dovecot.conf');
   const logFile = path.join(root, 'dovecot.log');
   let port: number;
+  let tlsPort: number;
   let child: ChildProcess | undefined;
   let exitMessage: string | undefined;
 
@@ -137,6 +142,7 @@ service anvil {
 `;
   for (let attempt = 0; ; attempt++) {
     port = await freePort();
+    tlsPort = o.tls ? await freePort() : 0;
     fs.writeFileSync(
       conf,
       `instance_name = ${name}
@@ -145,7 +151,7 @@ state_dir = ${root}/state
 log_path = ${logFile}
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+${o.tls ? `ssl = yes\nssl_cert = <${o.tls.cert}\nssl_key = <${o.tls.key}` : 'ssl = no'}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = ${Math.min(uid, 500)}
@@ -191,7 +197,8 @@ service imap-login {
     port = ${port}
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = ${tlsPort}
   }
 }
 service pop3-login {
@@ -228,6 +235,7 @@ ${rootless}`,
   return {
     host: '127.0.0.1',
     port,
+    tlsPort: o.tls ? tlsPort : undefined,
     addUser(user, password) {
       const home = path.join(root, 'home', user);
       fs.mkdirSync(home, { recursive: true, mode: 0o700 });
