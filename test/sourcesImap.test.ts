@@ -505,3 +505,30 @@ test('a source connects with implicit TLS and with STARTTLS', { skip }, async ()
     await secure.stop();
   }
 });
+
+test('when the IMAP server goes away the source shows the error, reconnects with backoff and catches up', { skip }, async () => {
+  const t = await newTenant(s);
+  const u = await createUser(s, t, 'Drop');
+  dv!.addUser('erin', 'erin-pw');
+  dv!.deliver('erin', [0, 1, 2, 3, 4].map((i) => ({ mime: message(40_000 + i, 'INBOX') })));
+  const created = ok(await s.request('POST', SOURCES, { token: t.app, body: { userId: u.id, kind: 'imap', settings: imapSettings('erin', 'erin-pw') } }), 201);
+  const get = async () => ok(await s.request('GET', `${SOURCES}/${created.id}`, { token: t.app }), 200);
+  await until('the initial sync', async () => (await get()).status === 'idle');
+
+  const restarted = dv!.restart(3000);
+  const failing = await until('the error status', async () => {
+    const r = await get();
+    return r.status === 'error' && r;
+  });
+  assert.ok(failing.error.length > 0, 'the error says why');
+  const late = message(40_005, 'INBOX');
+  dv!.deliver('erin', [{ mime: late }]);
+  await restarted;
+  const back = await until('the reconnection', async () => {
+    const r = await get();
+    return r.status === 'idle' && r.error === null && (await hosted(t.id, u.id)).count === 6 && r;
+  }, 30_000);
+  assert.equal(back.itemsSynced, 6);
+  assert.ok((await hosted(t.id, u.id)).byMessageId.get(messageIdOf(late))?.mime.equals(late));
+  assert.equal((await s.request('DELETE', `${SOURCES}/${created.id}`, { token: t.app })).status, 204);
+});

@@ -25,6 +25,8 @@ export interface Dovecot {
   deliver(user: string, messages: Array<{ mime: Buffer; flags?: string; date?: Date }>): void;
   /** Runs doveadm against this instance; returns its standard output. */
   doveadm(args: string[]): string;
+  /** Stops the server (its clients lose their connections), waits `downMs`, and starts it again on the same port and mail. */
+  restart(downMs?: number): Promise<void>;
   /** The Dovecot log so far (for failure messages). */
   log(): string;
   stop(): Promise<void>;
@@ -129,7 +131,6 @@ export async function startDovecot(o: DovecotOptions = {}): Promise<Dovecot> {
   let port: number;
   let tlsPort: number;
   let child: ChildProcess | undefined;
-  let exitMessage: string | undefined;
 
   const rootless = asRoot
     ? ''
@@ -211,26 +212,59 @@ service pop3-login {
 }
 ${rootless}`,
     );
-    exitMessage = undefined;
-    child = spawn(dovecot, ['-c', conf, '-F'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout!.on('data', (d) => (output += d));
-    child.stderr!.on('data', (d) => (output += d));
-    child.once('exit', (code, signal) => {
-      exitMessage = `Dovecot exited (${code ?? signal}): ${output}${readLog(logFile)}`;
-    });
     try {
-      await greeting(port, Date.now() + 10_000, () => exitMessage);
+      child = await master();
       break;
     } catch (e) {
-      child.kill('SIGKILL');
       // another process took the port between the probe and Dovecot's bind: try another one
       if (attempt < 3 && /Address already in use/.test(String((e as Error).message))) continue;
       fs.rmSync(root, { recursive: true, force: true });
       throw e;
     }
   }
-  const proc = child!;
+  let proc = child!;
+
+  /** Starts the master process on the configuration written above; resolves once it greets. */
+  async function master(): Promise<ChildProcess> {
+    let exitMessage: string | undefined;
+    // its own process group, so that stopping it stops the mail processes it forked too
+    const started = spawn(dovecot, ['-c', conf, '-F'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    started.stdout!.on('data', (d) => (output += d));
+    started.stderr!.on('data', (d) => (output += d));
+    started.once('exit', (code, signal) => {
+      exitMessage = `Dovecot exited (${code ?? signal}): ${output}${readLog(logFile)}`;
+    });
+    try {
+      await greeting(port, Date.now() + 10_000, () => exitMessage);
+      return started;
+    } catch (e) {
+      try {
+        process.kill(-started.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      throw e;
+    }
+  }
+
+  async function stopMaster(): Promise<void> {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    const group = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-proc.pid!, signal);
+      } catch {
+        // already gone
+      }
+    };
+    group('SIGTERM');
+    const timer = setTimeout(() => group('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+    // the mail processes of connected clients may outlive the master briefly
+    group('SIGKILL');
+  }
 
   return {
     host: '127.0.0.1',
@@ -262,14 +296,13 @@ ${rootless}`,
       return r.stdout;
     },
     log: () => readLog(logFile),
+    async restart(downMs = 0) {
+      await stopMaster();
+      await new Promise((r) => setTimeout(r, downMs));
+      proc = await master();
+    },
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-        proc.kill('SIGTERM');
-        const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopMaster();
       fs.rmSync(root, { recursive: true, force: true });
     },
   };
