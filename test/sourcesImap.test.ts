@@ -29,6 +29,7 @@ interface Harness extends TestServer {
 }
 
 let dataDir: string;
+let config: Config;
 let pgdb: Awaited<ReturnType<typeof postgresDatabase>>;
 let s: Harness;
 let dv: Dovecot | undefined;
@@ -42,7 +43,7 @@ async function boot(config: Config): Promise<{ app: App; base: string; defaultTo
 before(async () => {
   pgdb = await postgresDatabase();
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-sources-'));
-  const config = loadConfig({ port: '0', logLevel: 'silent', data: dataDir, ...(pgdb ? { databaseUrl: pgdb.url } : {}) }, {});
+  config = loadConfig({ port: '0', logLevel: 'silent', data: dataDir, ...(pgdb ? { databaseUrl: pgdb.url } : {}) }, {});
   let cur = await boot(config);
   const h: Harness = {
     get app() {
@@ -106,8 +107,8 @@ after(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-const mail = () => s.app.core.services.mail as MailService;
-const vault = () => s.app.core.services.vault as VaultService;
+const mail = () => s.app.services.mail as MailService;
+const vault = () => s.app.services.vault as VaultService;
 const SOURCES = '/_mailvault/sources';
 
 function imapSettings(user: string, password: string) {
@@ -531,4 +532,40 @@ test('when the IMAP server goes away the source shows the error, reconnects with
   assert.equal(back.itemsSynced, 6);
   assert.ok((await hosted(t.id, u.id)).byMessageId.get(messageIdOf(late))?.mime.equals(late));
   assert.equal((await s.request('DELETE', `${SOURCES}/${created.id}`, { token: t.app })).status, 204);
+});
+
+test('two nodes on one database sync a source once, and the other takes over when the one syncing stops', { skip: skip || (!pgdb && !process.env.MAILVAULT_TEST_DATABASE_URL ? 'nodes share a PostgreSQL database only' : false) }, async () => {
+  const other = await boot({ ...config, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-node-')) });
+  try {
+    const t = await newTenant(s);
+    const u = await createUser(s, t, 'Nodes');
+    dv!.addUser('frank', 'frank-pw');
+    const batch = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ mime: message(50_000 + from + i, 'INBOX') }));
+    dv!.deliver('frank', batch(0, 50));
+    const created = ok(await s.request('POST', SOURCES, { token: t.app, body: { userId: u.id, kind: 'imap', settings: imapSettings('frank', 'frank-pw') } }), 201);
+    const row = () => s.app.core.store.db.selectFrom('sources').select(['lease_owner', 'status']).where('id', '=', created.id).executeTakeFirstOrThrow();
+    const mirrored = (n: number) =>
+      until(`${n} messages`, async () => {
+        const r = await row();
+        return r.status === 'idle' && (await hosted(t.id, u.id)).count === n;
+      });
+    await mirrored(50);
+    const first = (await row()).lease_owner;
+    assert.ok(first);
+    // the other node has a worker for it too (it found the source), waiting for the lease
+    await new Promise((r) => setTimeout(r, 2500));
+    dv!.deliver('frank', batch(50, 30));
+    await mirrored(80);
+    await s.restart();
+    dv!.deliver('frank', batch(80, 20));
+    await mirrored(100);
+    const next = (await row()).lease_owner;
+    assert.ok(next && next !== first, 'another node holds the lease');
+    const items = await s.app.core.store.db.selectFrom('source_items').select('uid').where('source_id', '=', created.id).execute();
+    assert.equal(items.length, 100, 'one mapping row per message, whichever node wrote it');
+    assert.equal((await s.request('DELETE', `${SOURCES}/${created.id}`, { token: t.app })).status, 204);
+  } finally {
+    await other.app.close();
+    fs.rmSync(other.app.core.config.dataDir!, { recursive: true, force: true });
+  }
 });

@@ -41,6 +41,26 @@ export interface SourceRef {
   password: string;
 }
 
+/** Only the lease holder syncs a source; every write of the sync renews it or fails. */
+export interface Lease {
+  /**
+   * Takes or renews the lease; false when another node holds it; 'stale' when this worker should end:
+   * the source is gone, paused, or its settings changed (a worker with the new ones takes over).
+   */
+  acquire(): Promise<boolean | 'stale'>;
+  /** Inside a write: renews the lease, or throws LeaseLost (the write is then undone). */
+  hold(trx: Trx): Promise<void>;
+  release(): Promise<void>;
+  /** How long to wait before trying to take a lease another node holds (ms). */
+  retryMs: number;
+}
+
+export class LeaseLost extends Error {
+  constructor() {
+    super('another node syncs this source now');
+  }
+}
+
 export interface SyncOptions {
   /** How often every folder is polled besides IDLE on INBOX (ms). */
   pollMs: number;
@@ -48,6 +68,7 @@ export interface SyncOptions {
   batchMessages: number;
   batchBytes: number;
   log: (message: string) => void;
+  lease: Lease;
 }
 
 const SPECIAL_USE: Record<string, WellKnownFolder> = {
@@ -129,8 +150,10 @@ export class ImapSync {
     this.svc = mailService(core);
   }
 
-  start(): void {
+  /** Starts the worker; resolves when it ends (stopped, or its source gone, paused or changed). */
+  start(): Promise<void> {
     this.loop = this.run();
+    return this.loop;
   }
 
   /** Stops the worker and waits for it (a batch being written is finished first). */
@@ -145,12 +168,24 @@ export class ImapSync {
     let backoff = 1000;
     let everSynced = (await this.core.store.db.selectFrom('sources').select('last_sync_at').where('id', '=', this.source.id).executeTakeFirst())?.last_sync_at != null;
     while (!this.stopped) {
+      const lease = await this.o.lease.acquire().catch(() => false);
+      if (lease === 'stale') break;
+      if (!lease) {
+        await this.sleep(this.o.lease.retryMs);
+        continue;
+      }
       const client = this.connectClient();
       this.client = client;
       try {
         await client.connect();
         for (;;) {
           if (this.stopped) break;
+          const held = await this.o.lease.acquire();
+          if (held === 'stale') {
+            this.stopped = true;
+            break;
+          }
+          if (!held) throw new LeaseLost();
           await this.report(everSynced ? 'syncing' : 'initialSync', null);
           await this.pass(client);
           everSynced = true;
@@ -161,6 +196,7 @@ export class ImapSync {
         }
       } catch (e) {
         if (this.stopped) break;
+        if (e instanceof LeaseLost) continue; // another node took over; wait for the lease again
         const message = e instanceof Error ? e.message : String(e);
         this.o.log(`source ${this.source.id}: ${message}; retrying in ${backoff / 1000} s`);
         await this.report('error', message).catch(() => {});
@@ -171,6 +207,7 @@ export class ImapSync {
         this.client = undefined;
       }
     }
+    await this.o.lease.release().catch(() => {});
   }
 
   private connectClient(): ImapFlow {
@@ -278,6 +315,7 @@ export class ImapSync {
     const rest = vanished.all(); // the messages of folders that are gone
     if (rest.length > 0 || gone.length > 0) {
       await this.core.store.write(async (trx) => {
+      await this.o.lease.hold(trx);
         await this.deleteItems(trx, rest);
         for (const f of gone) await trx.deleteFrom('source_folders').where('id', '=', f.id).execute();
       });
@@ -291,6 +329,7 @@ export class ImapSync {
     if (fresh.length === 0) return;
     const { tenantId, mailboxId } = this.source;
     await this.core.store.write(async (trx) => {
+      await this.o.lease.hold(trx);
       const hosted = await this.svc.listFolders(tenantId, mailboxId, trx);
       const wellKnown = (name: WellKnownFolder) => hosted.find((h) => h.wellKnownName === name)?.id;
       const rootId = wellKnown('msgfolderroot')!;
@@ -333,9 +372,10 @@ export class ImapSync {
     if (f.uidvalidity !== uidValidity) {
       // first sight, or a new UIDVALIDITY: every row under the old one is a vanish candidate
       if (f.uidvalidity !== null) this.o.log(`source ${this.source.id}: ${m.path} UIDVALIDITY ${f.uidvalidity} -> ${uidValidity}: resync`);
-      await this.core.store.write((trx) =>
-        trx.updateTable('source_folders').set({ uidvalidity: uidValidity, last_uid: 0, highest_modseq: null, state: f.uidvalidity === null ? 'initial' : 'resync' }).where('id', '=', f.id).execute(),
-      );
+      await this.core.store.write(async (trx) => {
+        await this.o.lease.hold(trx);
+        await trx.updateTable('source_folders').set({ uidvalidity: uidValidity, last_uid: 0, highest_modseq: null, state: f.uidvalidity === null ? 'initial' : 'resync' }).where('id', '=', f.id).execute();
+      });
       f.uidvalidity = uidValidity;
       f.last_uid = 0;
       f.highest_modseq = null;
@@ -425,6 +465,7 @@ export class ImapSync {
     const taken: Item[] = [];
     try {
       await this.core.store.write(async (trx) => {
+      await this.o.lease.hold(trx);
         const now = this.core.clock.now().toISOString();
         const existing = new Set(
           (await trx.selectFrom('source_items').select('uid').where('folder_id', '=', f.id).where('uidvalidity', '=', w.uidValidity).where('uid', 'in', msgs.map((m) => m.uid)).execute()).map((r) => r.uid),
@@ -506,6 +547,7 @@ export class ImapSync {
     // what vanished here, and the rows left under an old UIDVALIDITY that no new message matched
     const deletions = vanished.inFolder(f.id);
     await this.core.store.write(async (trx) => {
+      await this.o.lease.hold(trx);
       const records: MessageRecord[] = [];
       for (let i = 0; i < w.flagChanges.length; i += 500) {
         const chunk = w.flagChanges.slice(i, i + 500);

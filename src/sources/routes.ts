@@ -143,6 +143,8 @@ export function sourcesRoutes(app: FastifyInstance, ctx: SourcesContext): void {
       error: null,
       created_at: now,
       updated_at: now,
+      lease_owner: null,
+      lease_until: null,
     };
     const inserted = await core.store.write(async (trx) => {
       const taken = await trx.selectFrom('sources').select('id').where('tenant_id', '=', tenantId).where('mailbox_id', '=', user.id).executeTakeFirst();

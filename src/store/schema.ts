@@ -414,6 +414,9 @@ export interface SourceTable {
   error: string | null;
   created_at: string;
   updated_at: string;
+  /** The node syncing it, until when (ISO, real time). */
+  lease_owner: string | null;
+  lease_until: string | null;
 }
 
 /** An external folder and its sync cursors. */

@@ -12,6 +12,7 @@ import { protectionDue201 } from './201_protection_due.js';
 import { restoreSessionCounts401 } from './401_restore_session_counts.js';
 import { restoreSessionsRunning402 } from './402_restore_sessions_running.js';
 import { sources501 } from './501_sources.js';
+import { sourcesLease502 } from './502_sources_lease.js';
 
 /**
  * Every migration, in order. Names sort; numbers are reserved by area so parallel work never collides:
@@ -31,5 +32,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '401_restore_session_counts': restoreSessionCounts401(),
     '402_restore_sessions_running': restoreSessionsRunning402(),
     '501_sources': sources501(),
+    '502_sources_lease': sourcesLease502(),
   };
 }
