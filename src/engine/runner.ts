@@ -3,11 +3,17 @@
  * by activation (the work it enqueued starts at once), by the scheduler (each tick and each clock move;
  * a clock move waits until the work it made due has run), and by a poll of the jobs table for work
  * no one told it about.
+ *
+ * While the database is unavailable the worker waits: its polls back off (0.5 s, then twice as long,
+ * up to a few seconds) and log nothing (the store logs the outage once), and the job the outage
+ * interrupted keeps its lease and resumes from its last committed step once the database answers,
+ * instead of being recorded as failed or waiting for its lease to lapse.
  */
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Core } from '../core.js';
 import type { Trx } from '../store/store.js';
+import { Backoff, DatabaseUnavailable } from '../store/outage.js';
 import { claim, DueProbe, holdLease, LeaseLost, type JobRow } from './jobs.js';
 
 export interface JobContext {
@@ -35,6 +41,9 @@ export class Runner {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
   private dueProbe: DueProbe | undefined;
+  private readonly backoff = new Backoff();
+  /** The job an outage interrupted, still leased to this worker: the loop takes it up first. */
+  private interrupted: number | undefined;
   readonly owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
 
   constructor(private readonly core: Core, private readonly log: (message: string, error?: unknown) => void) {}
@@ -78,12 +87,14 @@ export class Runner {
   }
 
   private async poll(): Promise<void> {
-    if (this.loop || this.polling || this.stopped) return;
+    if (this.loop || this.polling || this.stopped || this.backoff.waiting()) return;
     this.polling = true;
     try {
-      if (await this.anyDue()) void this.wake();
+      if (this.interrupted !== undefined || (await this.anyDue())) void this.wake();
+      else this.backoff.succeeded();
     } catch (error) {
-      if (!this.stopped) this.log('job poll failed', error);
+      if (error instanceof DatabaseUnavailable) this.backoff.failed();
+      else if (!this.stopped) this.log('job poll failed', error);
     } finally {
       this.polling = false;
     }
@@ -108,16 +119,39 @@ export class Runner {
       do {
         this.again = false;
         while (!this.stopped) {
+          const resumed = this.interrupted !== undefined ? await this.resume(this.interrupted) : undefined;
+          if (resumed) {
+            await this.execute(resumed);
+            continue;
+          }
           if (!(await this.anyDue())) break;
           const job = await this.core.store.write((trx) => claim(trx, this.core.store.dialect, this.owner, kinds, this.core.clock.now()));
           if (!job) break;
           await this.execute(job);
         }
       } while (this.again && !this.stopped);
+      this.backoff.succeeded();
     } catch (error) {
-      // Reading or claiming from the queue failed (a job's own failure is execute's): logged like a poll's.
-      if (!this.stopped) this.log('job queue failed', error);
+      // The database is away: polls back off until it answers. Otherwise reading or claiming from the
+      // queue failed (a job's own failure is execute's): logged like a poll's.
+      if (error instanceof DatabaseUnavailable) this.backoff.failed();
+      else if (!this.stopped) this.log('job queue failed', error);
     }
+  }
+
+  /** The interrupted job's row, its lease renewed; undefined when another worker has taken it since. */
+  private async resume(jobId: number): Promise<JobRow | undefined> {
+    const row = await this.core.store
+      .write(async (trx) => {
+        await holdLease(trx, jobId, this.owner);
+        return trx.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow();
+      })
+      .catch((error: unknown) => {
+        if (error instanceof LeaseLost) return undefined;
+        throw error;
+      });
+    this.interrupted = undefined;
+    return row;
   }
 
   private async execute(job: JobRow): Promise<void> {
@@ -139,6 +173,11 @@ export class Runner {
       await handler.run(ctx);
     } catch (error) {
       if (error instanceof LeaseLost || this.stopped) return;
+      if (error instanceof DatabaseUnavailable) {
+        // Not the job's failure: it resumes when the database is back (drain backs off on this).
+        this.interrupted = job.id;
+        throw error;
+      }
       this.log(`job ${job.id} (${job.kind}) failed`, error);
       try {
         await handler.fail(ctx, error);

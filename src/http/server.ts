@@ -16,6 +16,7 @@ import { TokenError, type Principal } from '../identity/tokens.js';
 import { tenantNotFound } from '../backup/tenants.js';
 import type { Core } from '../core.js';
 import { hostPolicy } from './hosts.js';
+import { DatabaseUnavailable, RETRY_AFTER_SECONDS } from '../store/outage.js';
 
 const GRAPH_PREFIX = /^\/(v1\.0|beta)(\/|$)/i;
 
@@ -276,6 +277,11 @@ export function authorize(principal: Principal, op: keyof typeof PERMISSIONS): v
 
 function toGraphError(error: unknown, req: FastifyRequest): GraphError {
   if (error instanceof GraphError) return error;
+  if (error instanceof DatabaseUnavailable) {
+    return errors.serviceNotAvailable(`The service's database is unavailable; retry after ${RETRY_AFTER_SECONDS} seconds.`, {
+      headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+    });
+  }
   const e = error as { statusCode?: number; code?: string; message?: string; validation?: unknown };
   if (e.validation) return errors.badRequest(e.message ?? 'Invalid request.');
   switch (e.code) {

@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, SqliteDialect, type Transaction } from 'kysely';
 import type { DB } from './schema.js';
 import type { DialectName } from './dialect.js';
 import { migrations } from './migrations/index.js';
 import { AUTOCHECKPOINT_PAGES, checkpointer } from './checkpointer.js';
+import { Availability, postgresDialect } from './outage.js';
 import { createPrivateFile, makePrivateDir } from '../files.js';
 
 export type Trx = Transaction<DB>;
@@ -65,11 +66,10 @@ export class Store {
   static async open(options: StoreOptions): Promise<Store> {
     if (options.databaseUrl) {
       pg.types.setTypeParser(20, (v) => Number(v));
-      const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
-      // An idle connection the server ends (a restart, an administrator) is dropped from the pool and
-      // replaced on next use; unhandled, the pool's 'error' event would end the process.
-      pool.on('error', (error) => console.error(`[mailvault] PostgreSQL connection lost: ${error.message}`));
-      const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+      // While the server is away every query fails at once with a DatabaseUnavailable (a 503 to a
+      // client), and the pool connects anew once it is back (outage.ts).
+      const availability = new Availability((message) => console.error(`[mailvault] ${message}`));
+      const db = new Kysely<DB>({ dialect: postgresDialect(options.databaseUrl, availability) });
       const store = new Store('postgres', db, db, async () => {});
       await store.migrate();
       return store;
