@@ -24,11 +24,14 @@ import { mailArea } from './mail/area.js';
 import { protectionArea } from './backup/protection/area.js';
 import { vaultArea } from './vault/area.js';
 import { sourcesArea } from './sources/area.js';
-import { restoreSessionsArea } from './backup/restoreSessions/area.js';
-import { engineArea } from './engine/area.js';
+import { RESTORE_ARTIFACT_JOB, restoreSessionsArea, type RestoreSessionsService } from './backup/restoreSessions/area.js';
+import { engineArea, type EngineService } from './engine/area.js';
+import { restoreArtifactJob } from './engine/restore/artifactJob.js';
+import type { MailService } from './mail/service.js';
+import type { ProtectionService } from './backup/protection/service.js';
+import type { VaultService } from './vault/service.js';
+import type { VaultContext } from './vault/context.js';
 
-/** In dependency order: later areas build on earlier ones (and seed the demo after them). */
-export const AREAS: Area[] = [mailArea, protectionArea, vaultArea, sourcesArea, restoreSessionsArea, engineArea];
 
 /** Where the emulated clock's offset from real time is kept (milliseconds, as text). */
 const CLOCK_OFFSET = 'clock_offset_ms';
@@ -36,8 +39,20 @@ const CLOCK_OFFSET = 'clock_offset_ms';
 /** The demo tenant's id (documented in the README). */
 export const DEMO_TENANT_ID = 'c0ffee00-0000-4000-8000-000000000001';
 
+/** The areas' services, as app.ts wired them (tools, tests and benchmarks reach the areas here). */
+export interface Services {
+  mail: MailService;
+  protection: ProtectionService;
+  vault: VaultService;
+  restoreSessions: RestoreSessionsService;
+  engine: EngineService;
+}
+
 export interface App {
   core: Core;
+  services: Services;
+  /** The vault's internals (benchmarks and tests drive its tasks directly). */
+  vault: VaultContext;
   server: FastifyInstance;
   /** Listens and resolves with the base URL. */
   listen(): Promise<string>;
@@ -101,27 +116,36 @@ export async function createApp(config: Config): Promise<App> {
       );
       await core.syncClock();
     },
-    services: {},
   };
 
   if (clockRepaired) await core.saveClock(true);
   // A move made through another node on the same database is taken up at the next tick, before any task runs.
   core.scheduler.register('clock', () => core.syncClock());
-  for (const area of AREAS) await area.setup(core);
+
+  // The areas, in dependency order: each is handed the services of those it uses, and nothing else.
+  const mail = mailArea(core);
+  const protection = protectionArea(core);
+  const vault = await vaultArea(core, { mail: mail.service, protection: protection.service });
+  const sources = await sourcesArea(core);
+  const engine = engineArea(core);
+  const restoreSessions = restoreSessionsArea(core, { vault: vault.service, mail: mail.service, protection: protection.service, jobs: engine.service });
+  engine.service.register(RESTORE_ARTIFACT_JOB, restoreArtifactJob({ core, mail: mail.service, vault: vault.service, sessions: restoreSessions.service }));
+  await engine.service.start();
+  const areas: Area[] = [mail, protection, vault, sources, restoreSessions, engine];
 
   await core.tenants.create(defaultTenantId, config.demo ? 'Mailvault Demo' : 'Contoso');
-  if (config.demo) await seedDemoOnce(core);
+  if (config.demo) await seedDemoOnce(core, areas);
 
   const server = buildServer(core, { https: config.https ? await loadTls(config) : undefined });
   metadataRoutes(server, 'v1.0');
   metadataRoutes(server, 'beta');
   server.register(async (scope) => adminRoutes(scope, core));
-  for (const area of AREAS) if (area.adminRoutes) server.register(async (scope) => area.adminRoutes!(scope, core));
+  for (const area of areas) if (area.adminRoutes) server.register(async (scope) => area.adminRoutes!(scope));
   for (const prefix of ['/v1.0', '/beta']) {
     server.register(
       async (scope) => {
         serviceRoutes(scope, core);
-        for (const area of AREAS) area.graphRoutes?.(scope, core);
+        for (const area of areas) area.graphRoutes?.(scope);
       },
       { prefix },
     );
@@ -129,6 +153,8 @@ export async function createApp(config: Config): Promise<App> {
 
   return {
     core,
+    services: { mail: mail.service, protection: protection.service, vault: vault.service, restoreSessions: restoreSessions.service, engine: engine.service },
+    vault: vault.context,
     server,
     async listen() {
       await server.listen({ host: config.host, port: config.port });
@@ -142,7 +168,7 @@ export async function createApp(config: Config): Promise<App> {
       core.scheduler.stop();
       await server.close();
       await core.scheduler.idle();
-      for (const area of [...AREAS].reverse()) await area.close?.(core);
+      for (const area of [...areas].reverse()) await area.close?.();
       await store.close();
     },
   };
@@ -155,9 +181,9 @@ function trustedIssuer(config: Config): ExternalIssuer | undefined {
   return externalIssuer(config.issuer, keys);
 }
 
-async function seedDemoOnce(core: Core): Promise<void> {
+async function seedDemoOnce(core: Core, areas: Area[]): Promise<void> {
   const done = await core.store.db.selectFrom('server_state').select('value').where('key', '=', 'demo_seeded').executeTakeFirst();
   if (done) return;
-  for (const area of AREAS) await area.seedDemo?.(core, DEMO_TENANT_ID);
+  for (const area of areas) await area.seedDemo?.(DEMO_TENANT_ID);
   await core.store.write((trx) => trx.insertInto('server_state').values({ key: 'demo_seeded', value: core.clock.now().toISOString() }).execute());
 }

@@ -1,21 +1,21 @@
 import type { FastifyInstance } from 'fastify';
-import type { Core } from './core.js';
 
 /**
- * A part of the product (mail, protection, vault, restore sessions, engine): how it wires itself
- * into the core, which Graph routes it serves (registered under /v1.0 and /beta), and what it adds
- * to the demo tenant. app.ts lists the areas in dependency order.
+ * A part of the product (mail, protection, vault, restore sessions, engine, sources) as app.ts builds
+ * it: each area's factory takes the shared core and the services of the areas it uses, and answers its
+ * own service, its routes, its part of the demo tenant and how it stops. app.ts builds the areas in
+ * dependency order, so which area sees which is written in one place.
  */
-export interface Area {
+export interface Area<S = unknown> {
   name: string;
-  /** Create services, subscribe to events, register scheduler tasks. */
-  setup(core: Core): Promise<void> | void;
+  /** What the areas built after this one may use of it. */
+  service: S;
   /** Graph routes, paths relative to the version prefix (e.g. `/solutions/backupRestore/...`). */
-  graphRoutes?(app: FastifyInstance, core: Core): void;
+  graphRoutes?(app: FastifyInstance): void;
   /** Emulator routes under /_mailvault. */
-  adminRoutes?(app: FastifyInstance, core: Core): void;
+  adminRoutes?(app: FastifyInstance): void;
   /** Seeds this area's part of the demo tenant; runs once, in area order. */
-  seedDemo?(core: Core, tenantId: string): Promise<void>;
-  /** Called on shutdown. */
-  close?(core: Core): Promise<void> | void;
+  seedDemo?(tenantId: string): Promise<void>;
+  /** Called on shutdown, in reverse order. */
+  close?(): Promise<void> | void;
 }

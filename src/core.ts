@@ -1,6 +1,7 @@
 /**
- * The services every layer may use, created once by app.ts. Areas (mail, protection, vault,
- * restore sessions, engine) talk to each other through the events below, never through HTTP.
+ * What every layer shares, created once by app.ts: configuration, the clock, the store, identity,
+ * tenants, the scheduler and the change events. The areas' own services are not here: app.ts builds
+ * the areas in order and hands each the services of the others it uses.
  */
 import type { Config } from './config.js';
 import type { OffsetClock } from './clock.js';
@@ -9,11 +10,6 @@ import type { SigningKey } from './identity/keys.js';
 import type { Principal, TokenVerifier } from './identity/tokens.js';
 import type { Tenants } from './backup/tenants.js';
 import type { Scheduler } from './engine/scheduler.js';
-import type { MailService } from './mail/service.js';
-import type { ProtectionService } from './backup/protection/service.js';
-import type { VaultService } from './vault/service.js';
-import type { RestoreSessionsService } from './backup/restoreSessions/service.js';
-import type { EngineService } from './engine/area.js';
 
 /** One change to a mailbox item, emitted inside the transaction that makes it. */
 export interface MailChange {
@@ -91,22 +87,4 @@ export interface Core {
   saveClock(force?: boolean): Promise<void>;
   /** Takes up a later time another node saved. */
   syncClock(): Promise<void>;
-  /** Area services register themselves here in their setup (see app.ts). */
-  services: Partial<Services>;
-}
-
-/** What each area offers the others. */
-export interface Services {
-  mail: MailService;
-  protection: ProtectionService;
-  vault: VaultService;
-  restoreSessions: RestoreSessionsService;
-  engine: EngineService;
-}
-
-/** An area's service; areas set up in order, so a later area can always find an earlier one's. */
-export function service<K extends keyof Services>(core: Core, name: K): Services[K] {
-  const s = core.services[name];
-  if (!s) throw new Error(`the ${name} service is not set up`);
-  return s as Services[K];
 }

@@ -121,7 +121,7 @@ test('activate: 202 updating, units protectRequested, then active with units pro
     us.map((u) => ({ tenantId: t.id, unitId: u.id, mailboxId: u.directoryObjectId, protected: true, at: undefined })).sort((x, y) => x.mailboxId.localeCompare(y.mailboxId)),
   );
   for (const c of emitted) assert.ok(c.at <= now);
-  const summary = await (s.app.core.services.protection as any).unitsForMailbox(t.id, a.id);
+  const summary = await (s.app.services.protection as any).unitsForMailbox(t.id, a.id);
   assert.equal(summary.length, 1);
   assert.equal(summary[0].protected, true);
   assert.equal(summary[0].protectedSince, emitted[0].at);

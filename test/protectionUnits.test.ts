@@ -73,7 +73,7 @@ test('a unit is the same on every path, with @odata.type and the right context',
   for (const [path, context] of singles) {
     assert.deepEqual(ok(await s.request('GET', path, { token: t.app }), 200), { '@odata.context': `${s.base}/v1.0/$metadata#${context}`, ...expected }, path);
   }
-  const svc = s.app.core.services.protection as any;
+  const svc = s.app.services.protection as any;
   assert.deepEqual(await svc.getUnit(t.id, u.id), expected);
   assert.equal(await svc.getUnit(await s.newTenant(), u.id), undefined);
 });
@@ -88,7 +88,7 @@ test('displayName and email are given to delegated callers only', async () => {
   assert.equal(del.email, users[0].mail);
   const one = ok(await s.request('GET', `${BR}/protectionUnits/${del.id}`, { token: t.user }), 200);
   assert.equal(one.email, users[0].mail);
-  const wire = await (s.app.core.services.protection as any).getUnit(t.id, del.id, { delegated: true });
+  const wire = await (s.app.services.protection as any).getUnit(t.id, del.id, { delegated: true });
   assert.equal(wire.displayName, users[0].displayName);
 });
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type { TestServer } from './helpers/server.js';
 import { BR, createFolder, createUser, listPoints, newTenant, ok, protectMailboxes, type Tenant } from './helpers/protect.js';
-import type { MailService } from '../src/mail/service.js';
+import { mailService, type MailService } from '../src/mail/service.js';
 import { summarizeMime, type MimeSummary } from '../src/mail/mime.js';
 import { snapshotFromSummary } from '../src/mail/messages.js';
 import type { Core } from '../src/core.js';
@@ -38,7 +38,7 @@ export function mimeOf(o: { subject: string; sender: string; to: string; body: s
   );
 }
 
-const mail = (core: Core) => core.services.mail as MailService;
+const mail = (core: Core): MailService => mailService(core);
 
 /** Fills folders of a mailbox with `n` received messages, round-robin over folders and `senders` senders. */
 export async function seedMessages(core: Core, tenantId: string, mailboxId: string, folderIds: string[], n: number, o: { senders?: number; tag?: string } = {}): Promise<Seeded[]> {

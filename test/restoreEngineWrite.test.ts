@@ -253,7 +253,7 @@ describe('unreadable captured versions', () => {
     const user = await createUser(s, t, 'Missing');
     const inbox = ok(await s.request('GET', `/v1.0/users/${user.id}/mailFolders/inbox`, { token: t.app }), 200).id;
     const link = await deltaLink(user.id, inbox);
-    const mail = s.app.core.services.mail as MailService;
+    const mail = s.app.services.mail as MailService;
     const write = s.app.core.store.write((trx) =>
       mail.upsertStoredMessages(trx, t.id, user.id, [{ id: 'AAMkAGI2missing', folderId: inbox, mimeSha256: 'none', textKey: 2 ** 40 }], {
         table: 'vault_versions',

@@ -42,7 +42,7 @@ let P1: string;
 let P2: string;
 const pointId: Record<string, string> = {};
 
-const vault = () => s.app.core.services.vault as VaultService;
+const vault = () => s.app.services.vault as VaultService;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 before(async () => {

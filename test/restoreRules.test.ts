@@ -83,7 +83,7 @@ describe('instant timing', () => {
     while (r['@odata.nextLink']) r = ok(await s.request('GET', r['@odata.nextLink'], { token: t.app }), 200);
     const deltaLink = r['@odata.deltaLink'];
     assert.ok(deltaLink);
-    await s.app.core.store.write((trx) => (s.app.core.services.mail as MailService).deleteMessages(trx, t.id, v.user.id, v.seeded.slice(0, 4).map((m) => m.id)));
+    await s.app.core.store.write((trx) => (s.app.services.mail as MailService).deleteMessages(trx, t.id, v.user.id, v.seeded.slice(0, 4).map((m) => m.id)));
     await s.advance('PT15M');
     await restore(v.point);
     const changes = ok(await s.request('GET', deltaLink, { token: t.app }), 200).value;
@@ -94,7 +94,7 @@ describe('instant timing', () => {
     await s.advance('PT15M');
     const [latest] = await listPoints(s, t.app, v.unitId);
     assert.ok(latest.protectionDateTime > restoredAt, 'a restore point after the restore');
-    const vault = s.app.core.services.vault as VaultService;
+    const vault = s.app.services.vault as VaultService;
     const captured = new Set<string>();
     for await (const batch of vault.stateAt(t.id, v.user.id, latest.protectionDateTime)) for (const m of batch.messages ?? []) captured.add(m.itemId);
     assert.deepEqual([...captured].sort(), v.seeded.map((m) => m.id).sort());
@@ -153,7 +153,7 @@ describe('instant timing', () => {
 
   test('items whose content is lost are counted and reported, and the others restored; nothing restorable fails the artifact', async () => {
     const v = await victim(10);
-    const mail = s.app.core.services.mail as MailService;
+    const mail = s.app.services.mail as MailService;
     await s.app.core.store.write((trx) => mail.deleteMessages(trx, t.id, v.user.id, v.seeded.map((m) => m.id)));
     await s.advance('PT15M');
     // Simulated storage loss: the content of three messages disappears from the blob store.
@@ -253,7 +253,7 @@ describe('realistic timing', () => {
     point = await pointAt(s, t, units.get(user.id)!, now);
     other = { user: expiring, seeded: seeded2, point: await pointAt(s, t, units.get(expiring.id)!, now) };
     await s.advance('PT15M');
-    await s.app.core.store.write((trx) => (s.app.core.services.mail as MailService).deleteMessages(trx, t.id, user.id, seeded.map((m) => m.id)));
+    await s.app.core.store.write((trx) => (s.app.services.mail as MailService).deleteMessages(trx, t.id, user.id, seeded.map((m) => m.id)));
     await s.advance('PT15M');
   });
   after(() => s?.close());
@@ -301,7 +301,7 @@ describe('realistic timing', () => {
 
   test('a restore running when its restore point expires keeps what it reads from the garbage collection, and restores every item', async () => {
     const { user: u, seeded, point: p } = other;
-    await s.app.core.store.write((trx) => (s.app.core.services.mail as MailService).deleteMessages(trx, t.id, u.id, seeded.map((m) => m.id)));
+    await s.app.core.store.write((trx) => (s.app.services.mail as MailService).deleteMessages(trx, t.id, u.id, seeded.map((m) => m.id)));
     await s.advance('PT15M'); // a later point holds the deletions
     const expires = ok(await s.request('GET', `${BR}/restorePoints/${p}`, { token: t.app }), 200).expirationDateTime;
     ok(await s.request('POST', '/_mailvault/clock', { token: s.adminToken, body: { set: new Date(Date.parse(expires) - 60_000).toISOString() } }), 200);

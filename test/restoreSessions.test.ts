@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { startServer, expectGraphError, type TestServer, type TestResponse } from './helpers/server.js';
 import { SESSIONS, RP1, RP2, SEARCH, APP } from './helpers/demo.js';
 import { DEFAULT_APP_ID } from '../src/identity/tokens.js';
-import { engineArea } from '../src/engine/area.js';
 import type { RestoreSessionsService } from '../src/backup/restoreSessions/service.js';
 import { canMoveArtifact, type ArtifactStatus } from '../src/backup/restoreSessions/states.js';
 
@@ -35,8 +34,8 @@ before(async () => {
   // Scheduler ticks only when the clock is moved: activated sessions stay where the test puts them.
   s = await startServer({ demo: true, schedulerInterval: '86400000' });
   // The restore engine is stopped: activated sessions stay where these tests put them (engine tests run it).
-  await engineArea.close!(s.app.core);
-  service = s.app.core.services.restoreSessions as RestoreSessionsService;
+  await s.app.services.engine.stop();
+  service = s.app.services.restoreSessions as RestoreSessionsService;
 });
 after(() => s.close());
 
@@ -338,7 +337,7 @@ describe('read', () => {
     const r = await get(`${SESSIONS}/${id}/mailboxRestoreArtifacts`);
     assert.equal(r.status, 200);
     assert.equal(r.body['@odata.context'], `${s.base}/v1.0/$metadata#solutions/backupRestore/exchangeRestoreSessions('${id}')/mailboxRestoreArtifacts`);
-    const vault = s.app.core.services.vault as any;
+    const vault = s.app.services.vault as any;
     const [a, b] = r.body.value;
     for (const [art, rp] of [[a, RP1], [b, RP2]] as const) {
       const point = await vault.getRestorePoint(s.tenantId, rp);

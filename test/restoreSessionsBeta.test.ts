@@ -6,7 +6,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, expectGraphError, type TestServer } from './helpers/server.js';
 import { RP1, RP2, SEARCH, APP } from './helpers/demo.js';
-import { engineArea } from '../src/engine/area.js';
 
 const BASE = '/beta/solutions/backupRestore';
 const SESSIONS = `${BASE}/exchangeRestoreSessions`;
@@ -23,7 +22,7 @@ let metadata: string;
 before(async () => {
   s = await startServer({ demo: true, schedulerInterval: '86400000' });
   // The restore engine is stopped: activated sessions stay where these tests put them.
-  await engineArea.close!(s.app.core);
+  await s.app.services.engine.stop();
   metadata = `${s.base}/beta/$metadata#solutions/backupRestore`;
 });
 after(() => s.close());

@@ -6,7 +6,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, expectGraphError, type TestServer } from './helpers/server.js';
 import { SESSIONS, RP1, RP2, APP } from './helpers/demo.js';
-import { engineArea } from '../src/engine/area.js';
 
 const BASE = '/v1.0/solutions/backupRestore';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -19,9 +18,9 @@ let mailboxB: string;
 before(async () => {
   s = await startServer({ demo: true, schedulerInterval: '86400000' });
   // The restore engine is stopped: activated sessions stay where these tests put them (engine tests run it).
-  await engineArea.close!(s.app.core);
-  const vault = s.app.core.services.vault as any;
-  const mail = s.app.core.services.mail as any;
+  await s.app.services.engine.stop();
+  const vault = s.app.services.vault as any;
+  const mail = s.app.services.mail as any;
   const a = await vault.getRestorePoint(s.tenantId, RP1);
   const b = await vault.getRestorePoint(s.tenantId, RP2);
   const userA = await mail.findUser(s.tenantId, a.mailboxId);
@@ -99,7 +98,7 @@ test('the bulk workflow: empty session, one request, activation resolves its mai
   assert.equal(act.body.restoreJobType, 'bulk');
   assert.deepEqual(act.body.restoreSessionArtifactCount, { total: 2, completed: 0, inProgress: 2, failed: 0 });
 
-  const vault = s.app.core.services.vault as any;
+  const vault = s.app.services.vault as any;
   const arts = (await s.request('GET', `${SESSIONS}/${id}/mailboxRestoreArtifacts`)).body.value;
   const expected = [];
   for (const mailbox of [(await vault.getRestorePoint(s.tenantId, RP1)).mailboxId, mailboxB]) {

@@ -7,7 +7,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, expectGraphError, type TestServer, type TestResponse } from './helpers/server.js';
 import { SESSIONS, RP1, RP2 } from './helpers/demo.js';
-import { engineArea } from '../src/engine/area.js';
 
 const BASE = '/v1.0/solutions/backupRestore';
 
@@ -16,7 +15,7 @@ let s: TestServer;
 before(async () => {
   s = await startServer({ demo: true, schedulerInterval: '86400000' });
   // The restore engine is stopped: activated sessions stay where these tests put them.
-  await engineArea.close!(s.app.core);
+  await s.app.services.engine.stop();
 });
 after(() => s.close());
 

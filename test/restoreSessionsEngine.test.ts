@@ -45,8 +45,8 @@ test('the seed session, activated, is restored by the engine and ends completed'
 });
 
 test('a bulk session, activated, resolves its mailboxes and ends completed', async () => {
-  const vault = s.app.core.services.vault as any;
-  const mail = s.app.core.services.mail as any;
+  const vault = s.app.services.vault as any;
+  const mail = s.app.services.mail as any;
   const user = await mail.findUser(s.tenantId, (await vault.getRestorePoint(s.tenantId, RP1)).mailboxId);
   const session = await s.request('POST', SESSIONS, { body: {} });
   const bulk = await s.request('POST', `${SESSIONS}/${session.body.id}/mailboxRestoreArtifactsBulkAdditionRequests`, {

@@ -170,7 +170,7 @@ test('losing the last active service app locks the tenant; 30 days later it is r
   const restoreLocked = (await root(t)).serviceStatus;
   assert.equal(restoreLocked.status, 'restoreLocked');
   assert.equal(restoreLocked.gracePeriodDateTime, locked.gracePeriodDateTime);
-  assert.equal(await (s.app.core.services.protection as any).serviceStatus(t.id), 'restoreLocked');
+  assert.equal(await (s.app.services.protection as any).serviceStatus(t.id), 'restoreLocked');
   expectGraphError(await s.request('DELETE', `${BR}/protectionPolicies/${p.id}`, { token: t.app }), 403, 'RestoreLocked');
 
   // the fix: an active app and enable again

@@ -107,8 +107,8 @@ after(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-const mail = () => s.app.core.services.mail as MailService;
-const vault = () => s.app.core.services.vault as VaultService;
+const mail = () => s.app.services.mail as MailService;
+const vault = () => s.app.services.vault as VaultService;
 const SOURCES = '/_mailvault/sources';
 
 function imapSettings(user: string, password: string) {

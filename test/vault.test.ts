@@ -29,7 +29,7 @@ before(async () => {
 });
 after(() => s.close());
 
-const vault = (srv: TestServer = s) => srv.app.core.services.vault as VaultService;
+const vault = (srv: TestServer = s) => srv.app.services.vault as VaultService;
 
 const isoOf = (ms: number) => new Date(ms).toISOString();
 

@@ -32,8 +32,8 @@ before(async () => {
 });
 after(() => s.close());
 
-const mail = (srv: TestServer = s) => srv.app.core.services.mail as MailService;
-const vault = (srv: TestServer = s) => srv.app.core.services.vault as VaultService;
+const mail = (srv: TestServer = s) => srv.app.services.mail as MailService;
+const vault = (srv: TestServer = s) => srv.app.services.vault as VaultService;
 const clock = async (srv: TestServer = s): Promise<string> => (await srv.request('GET', '/_mailvault/clock')).body.now;
 
 /** The versions of one item, in append order: [op, kind, folder_id]. */

@@ -19,7 +19,7 @@ test('the demo tenant has the documented restore points and granular search resp
   assert.notEqual(first.body.protectionUnit.id, second.body.protectionUnit.id);
   assert.equal(first.body.protectionUnit.directoryObjectId, 'c0ffee00-0001-4000-8000-000000000001');
 
-  const vault = s.app.core.services.vault as VaultService;
+  const vault = s.app.services.vault as VaultService;
   const ref = await vault.getSearchResponse(s.tenantId, 'M2UyZDAwMDAwMDMxMzkzYTMyNj');
   assert.deepEqual(ref, { id: 'M2UyZDAwMDAwMDMxMzkzYTMyNj', unitId: first.body.protectionUnit.id, restorePointIds: ['1f1fccc3-a642-4f61-bf49-f37b9a888279'] });
   const hits: string[] = [];

@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './helpers/server.js';
 import { BR, createUser, newTenant, ok, postMessage, protectMailboxes } from './helpers/protect.js';
-import { vaultContext } from '../src/vault/area.js';
 
 test('keyword queries read their candidates from the FTS5 index', { skip: process.env.MAILVAULT_TEST_DATABASE_URL ? 'no keyword index on PostgreSQL' : false }, async () => {
   const s = await startServer();
@@ -34,7 +33,7 @@ test('keyword queries read their candidates from the FTS5 index', { skip: proces
     const version = await db.selectFrom('vault_versions').select('seq').where('tenant_id', '=', t.id).where('item_id', '=', late).executeTakeFirstOrThrow();
 
     // Take that version out of the index: keyword queries no longer see it, the version itself is still there.
-    await s.app.core.store.write((trx) => vaultContext(s.app.core).index.remove(trx, [Number(version.seq)]));
+    await s.app.core.store.write((trx) => s.app.vault.index.remove(trx, [Number(version.seq)]));
     assert.equal(await count("Subject -like 'budget'"), 1, 'the candidates come from the index');
     assert.equal(await count("Subject -eq 'Budget numbers'"), 0, '-eq is an index lookup too');
     assert.equal(await count("HasAttachment -eq 'false'"), 2, 'facets too');

@@ -44,7 +44,7 @@ test('a restored message refers to the version it restores, and keeps its snapsh
     const message = ok(await s.request('GET', `/v1.0/users/${user.id}/messages/${lost}`, { token: t.app }), 200);
     assert.equal(message.subject, 'Deleted then restored');
 
-    const vault = s.app.core.services.vault as VaultService;
+    const vault = s.app.services.vault as VaultService;
     const at = (await s.request('GET', '/_mailvault/clock')).body.now;
     const subjectsAt = async (when: string) => {
       const out = new Map<string, unknown>();

@@ -35,7 +35,7 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailvault-bench-upsert-')
 const app = await createApp(loadConfig({ ...(memory ? { memory: true } : { data: dataDir }), ...(databaseUrl ? { databaseUrl } : {}), logLevel: 'silent' }, {}));
 const where = databaseUrl ? 'PostgreSQL' : memory ? 'in-memory store' : `SQLite file in ${dataDir}`;
 const core = app.core;
-const mail = core.services.mail as MailService;
+const mail: MailService = app.services.mail;
 const log = (s: string) => process.stdout.write(s + '\n');
 
 /** A restored message as the engine hands it over: the vault's snapshot, about 1.3 KB of JSON. */

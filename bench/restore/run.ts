@@ -30,7 +30,6 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { mintToken } from '../../src/identity/tokens.js';
 import type { MailService } from '../../src/mail/service.js';
-import { vaultContext } from '../../src/vault/area.js';
 import { catchUpIndex } from '../../src/vault/indexer.js';
 import { receivedMessage, type MessageRecord, type MessageSnapshot } from '../../src/mail/model.js';
 import { startProfile } from '../lib/profile.js';
@@ -45,7 +44,7 @@ const memory = process.env.BENCH_RESTORE_MEMORY === '1';
 const app = await createApp(loadConfig({ port: '0', ...(memory ? { memory: true } : { data: dataDir }), logLevel: 'silent' }, {}));
 const base = await app.listen();
 const core = app.core;
-const mail = core.services.mail as MailService;
+const mail: MailService = app.services.mail;
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
 const log = (s: string) => process.stderr.write(s + '\n');
 
@@ -145,7 +144,7 @@ try {
   core.clock.advance(15 * 60_000);
   await core.scheduler.runDue();
   // The restore starts with the keyword index up to date (ticks while the capture is busy index a batch only).
-  await catchUpIndex(vaultContext(core));
+  await catchUpIndex(app.vault);
 
   // The restore, as a client runs it.
   const token = await mintToken(core.key, { tenantId });
@@ -218,7 +217,7 @@ try {
       log(`round ${r + 1}: deleting every message again...`);
       core.clock.advance(60_000);
       await deleteAll();
-      await catchUpIndex(vaultContext(core));
+      await catchUpIndex(app.vault);
     }
     const restore = await restoreRound(r === 0 && process.env.BENCH_RESTORE_PROFILE === '1');
     // What the restore left to the keyword index (it catches up on quiet ticks, or when a search comes),
@@ -226,7 +225,7 @@ try {
     // share the writer with the copy and slow it (a copy of 0.98 s against 0.56-0.72 s was seen).
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const versions = await catchUpIndex(vaultContext(core));
+    const versions = await catchUpIndex(app.vault);
     if (r === 0) indexing = { ms: performance.now() - t0, cpu: process.cpuUsage(cpu0), versions };
     const copy = await copyRound();
     rounds.push({ restore, copy, ratio: copy.ms / restore.ms });
@@ -237,7 +236,7 @@ try {
   // without the diff's checks, the job, folders or events: the most a restore making these writes can reach.
   log('the three writes alone...');
   await deleteAll();
-  await catchUpIndex(vaultContext(core)); // not the ceiling's work either
+  await catchUpIndex(app.vault); // not the ceiling's work either
   quiesce();
   const pointAt = (await core.store.db.selectFrom('restore_points').select('protection_at').where('id', '=', point.id).executeTakeFirstOrThrow()).protection_at;
   const bcpu0 = process.cpuUsage();

@@ -77,7 +77,7 @@ export async function benchApp(o: { memory?: boolean } = {}): Promise<BenchApp> 
   const app = await createApp(config);
   return {
     app,
-    mail: app.core.services.mail as MailService,
+    mail: app.services.mail,
     tenantId: app.core.defaultTenantId,
     async close() {
       await app.close();

@@ -11,7 +11,6 @@
  */
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
-import { vaultContext } from '../../src/vault/area.js';
 import { makeDuePoints } from '../../src/vault/restorePoints.js';
 import { collectGarbage } from '../../src/vault/gc.js';
 import { catchUpIndex } from '../../src/vault/indexer.js';
@@ -68,7 +67,7 @@ async function writeRate(): Promise<void> {
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
       // The keyword index follows the capture: its catching up counts against the protected writes.
-      await catchUpIndex(vaultContext(b.app.core));
+      await catchUpIndex(b.app.vault);
       return ROUND / ((performance.now() - started) / 1000);
     };
     await round(plain); // warm-up
@@ -92,7 +91,7 @@ async function writeRate(): Promise<void> {
 async function yearOfTicks(): Promise<void> {
   const b = await benchApp({ memory: true });
   try {
-    const ctx = vaultContext(b.app.core);
+    const ctx = b.app.vault;
     const r = prng(2);
     const idle = await makeUsers(b, 1000, 'idle');
     const busy = await makeUsers(b, 10, 'busy');
@@ -212,7 +211,7 @@ async function yearOfTicks(): Promise<void> {
 async function searchLatency(): Promise<void> {
   const b = await benchApp();
   try {
-    const ctx = vaultContext(b.app.core);
+    const ctx = b.app.vault;
     const r = prng(3);
     const [box] = await makeUsers(b, 1, 'searcher');
     await protect(b, [box.id]);

@@ -7,7 +7,6 @@
 import crypto from 'node:crypto';
 import type { MailChange } from '../../src/core.js';
 import { receivedMessage } from '../../src/mail/model.js';
-import { vaultContext } from '../../src/vault/area.js';
 import { catchUpIndex } from '../../src/vault/indexer.js';
 import { benchApp } from './data.js';
 
@@ -49,7 +48,7 @@ export async function writePath(): Promise<void> {
   const b = await benchApp({ memory: true });
   try {
     const core = b.app.core;
-    const ctx = vaultContext(core);
+    const ctx = b.app.vault;
     const mailboxId = 'bench-write-path';
     await core.store.write((trx) =>
       core.events.protectionChanged.emit(trx, [{ tenantId: b.tenantId, unitId: 'bench-unit', mailboxId, protected: true, at: core.clock.now().toISOString() }]),

@@ -153,3 +153,30 @@ export async function recoverOrphans(store: Store): Promise<number> {
     return Number(r.numUpdatedRows);
   });
 }
+
+/** A job to run: `kind` names its handler, `refId` what it works on. */
+export interface NewJob {
+  kind: string;
+  tenantId: string;
+  refId: string;
+  payload: unknown;
+}
+
+/** Queues jobs, due at once, in the caller's transaction (so they exist exactly when what they work on does). */
+export async function enqueue(trx: Trx, jobs: NewJob[], now: string): Promise<void> {
+  const rows = jobs.map((j) => ({
+    kind: j.kind,
+    tenant_id: j.tenantId,
+    ref_id: j.refId,
+    payload: JSON.stringify(j.payload),
+    state: 'queued' as const,
+    run_at: now,
+    lease_owner: null,
+    lease_until: null,
+    attempts: 0,
+    progress: null,
+    created_at: now,
+    updated_at: now,
+  }));
+  for (let i = 0; i < rows.length; i += 500) await trx.insertInto('jobs').values(rows.slice(i, i + 500)).execute();
+}

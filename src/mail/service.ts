@@ -1,6 +1,6 @@
 /**
  * MailService — what other areas (protection, vault, restore engine) may use of the mail area,
- * published at `core.services.mail`. CONTRACT:
+ * handed to them by app.ts. CONTRACT:
  *
  * Directory
  *   findUser(tenantId, idOrUpnOrMail): Promise<DirectoryUser | undefined>  — soft-deleted users too, `deleted: true`
@@ -84,7 +84,8 @@ export interface MailService {
   importMime(trx: Trx, tenantId: string, mailboxId: string, folderId: string, items: ImportItem[]): Promise<MessageRecord[]>;
 }
 
-export function createMailService(core: Core): MailService {
+/** The mail service bound to a core; it keeps no state of its own, so any number may be made. */
+export function mailService(core: Core): MailService {
   const db = (trx?: Trx): Kysely<DB> => trx ?? core.store.db;
   return {
     findUser: (tenantId, key) => directory.findUser(core.store.db, tenantId, key),
@@ -157,11 +158,4 @@ export function createMailService(core: Core): MailService {
       );
     },
   };
-}
-
-/** The mail service other areas see at core.services.mail. */
-export function mailService(core: Core): MailService {
-  const s = core.services.mail as MailService | undefined;
-  if (!s) throw new Error('the mail area is not set up');
-  return s;
 }

@@ -8,7 +8,6 @@
 import { insertRows, type BulkInsert } from '../store/bulk.js';
 import type { MailChange, ProtectionChange } from '../core.js';
 import type { Trx } from '../store/store.js';
-import type { MailService } from '../mail/service.js';
 import { mailboxKey, type VaultContext } from './context.js';
 import { createPoint, duePoints, markDirty } from './restorePoints.js';
 import { latestVersions, versionProps } from './latest.js';
@@ -180,19 +179,13 @@ export async function onProtectionChanged(ctx: VaultContext, trx: Trx, events: P
   }
 }
 
-function mail(ctx: VaultContext): MailService {
-  const m = ctx.core.services.mail as MailService | undefined;
-  if (!m) throw new Error('the vault needs the mail service');
-  return m;
-}
-
 /**
  * Captures the mailbox's current state at `at`. With earlier history (protection resumed after a
  * gap) only items that differ from the vault's latest version are appended, and items the vault
  * still holds but the mailbox no longer has get a tombstone, so the history stays true.
  */
 async function captureMailbox(ctx: VaultContext, trx: Trx, tenantId: string, mailboxId: string, at: string, hasHistory: boolean): Promise<void> {
-  const m = mail(ctx);
+  const m = ctx.mail;
   const base = { tenantId, mailboxId, at, op: 'upsert' as const };
   const folders = await m.listFolders(tenantId, mailboxId, trx);
   const folderRows = folders.map(({ id, ...snapshot }) =>

@@ -1,10 +1,19 @@
-/** What the vault's parts share: the core, the keyword index and two small in-memory hints. */
+/** What the vault's parts share: the core, the areas it reads, the keyword index and small in-memory hints. */
 import type { Core } from '../core.js';
+import type { MailService } from '../mail/service.js';
 import type { KeywordIndex } from './keywordIndex.js';
-import type { GcReport } from './gc.js';
+
+/** What the vault shows of a protection unit with a restore point (the protection area's answer). */
+export interface ProtectionUnitSource {
+  getUnit(tenantId: string, unitId: string, o: { delegated?: boolean; version?: 'v1.0' | 'beta' }): Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
+}
 
 export interface VaultContext {
   core: Core;
+  /** The mailboxes it captures. */
+  mail: MailService;
+  /** The units its restore points belong to. */
+  protection: ProtectionUnitSource;
   index: KeywordIndex;
   /**
    * Mailboxes that were ever protected (loaded at start, grows on protection): changes to any other
@@ -40,4 +49,19 @@ export const mailboxKey = (tenantId: string, mailboxId: string): string => `${te
 export function splitKey(key: string): [string, string] {
   const i = key.indexOf('\u0000');
   return [key.slice(0, i), key.slice(i + 1)];
+}
+
+/** What a garbage collection run removed (GET /_mailvault/vault/gc). */
+export interface GcReport {
+  /** Emulated time of the run. */
+  at: string;
+  expiredRestorePoints: number;
+  expiredSearchResponses: number;
+  versionsRemoved: number;
+  /** Bytes of snapshot JSON removed with the versions. */
+  versionBytesFreed: number;
+  blobsRemoved: number;
+  blobBytesFreed: number;
+  mailboxesForgotten: number;
+  durationMs: number;
 }

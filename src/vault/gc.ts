@@ -12,22 +12,11 @@
  */
 import { sql } from 'kysely';
 import type { Trx } from '../store/store.js';
-import type { VaultContext } from './context.js';
+import type { GcReport, VaultContext } from './context.js';
+
+export type { GcReport } from './context.js';
 import { mailboxKey } from './context.js';
 
-export interface GcReport {
-  /** Emulated time of the run. */
-  at: string;
-  expiredRestorePoints: number;
-  expiredSearchResponses: number;
-  versionsRemoved: number;
-  /** Bytes of snapshot JSON removed with the versions. */
-  versionBytesFreed: number;
-  blobsRemoved: number;
-  blobBytesFreed: number;
-  mailboxesForgotten: number;
-  durationMs: number;
-}
 
 export const GC_INTERVAL_MS = 86_400_000;
 const BLOB_GRACE_MS = 3_600_000;

@@ -1,5 +1,5 @@
 /**
- * VaultService — what other areas (restore sessions, engine) use of the vault, at `core.services.vault`.
+ * VaultService — what other areas (restore sessions, engine) use of the vault, handed to them by app.ts.
  *
  *   getRestorePoint(tenantId, id)            → RestorePoint | undefined (unknown, another tenant's, or expired)
  *   restorePointWire(point, {includeUnit?, delegated?})
@@ -59,10 +59,6 @@ interface UnitView {
   version?: 'v1.0' | 'beta';
 }
 
-interface ProtectionUnitSource {
-  getUnit(tenantId: string, unitId: string, o: UnitView): Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
-}
-
 /** The restorePoint entity on the wire, without its unit. */
 export function pointWire(point: RestorePoint): Record<string, unknown> {
   return {
@@ -76,8 +72,7 @@ export function pointWire(point: RestorePoint): Record<string, unknown> {
 
 /** The expanded protectionUnit of a point, as the protection area shows it (a bare reference when it cannot). */
 export async function unitWire(ctx: VaultContext, tenantId: string, unitId: string, view: UnitView = {}): Promise<Record<string, unknown>> {
-  const protection = ctx.core.services.protection as Partial<ProtectionUnitSource> | undefined;
-  const unit = protection?.getUnit ? await protection.getUnit(tenantId, unitId, view) : undefined;
+  const unit = await ctx.protection.getUnit(tenantId, unitId, view);
   return unit ?? { '@odata.type': '#microsoft.graph.mailboxProtectionUnit', id: unitId };
 }
 
@@ -106,12 +101,6 @@ export function createVaultService(ctx: VaultContext): VaultService {
     stateAt: (tenantId, mailboxId, at, reader) => stateAt(db(reader), tenantId, mailboxId, iso(at)),
     messageVersionsAt: (tenantId, mailboxId, at, itemIds, reader) => messageVersionsAt(db(reader), tenantId, mailboxId, iso(at), itemIds),
   };
-}
-
-export function vaultService(core: { services: Record<string, unknown> }): VaultService {
-  const v = core.services.vault as VaultService | undefined;
-  if (!v) throw new Error('the vault area is not set up');
-  return v;
 }
 
 /**

@@ -3,7 +3,8 @@
  * inclusion rules and bulk addition jobs, with their asynchronous transitions on the scheduler.
  */
 import type { Area } from '../../area.js';
-import { protectionService } from './service.js';
+import type { Core } from '../../core.js';
+import { protectionService, type ProtectionService } from './service.js';
 import { protectionTick } from './scheduler.js';
 import { seedProtection } from './seed.js';
 import { serviceAppRoutes } from './routes/serviceApps.js';
@@ -14,18 +15,18 @@ import { bulkJobRoutes } from './routes/bulkJobs.js';
 
 export type { ProtectionService, UnitSummary } from './service.js';
 
-export const protectionArea: Area = {
-  name: 'protection',
-  setup(core) {
-    core.services.protection = protectionService(core);
-    core.scheduler.register('protection', (now) => protectionTick(core, now));
-  },
-  graphRoutes(app, core) {
-    serviceAppRoutes(app, core);
-    policyRoutes(app, core);
-    unitRoutes(app, core);
-    ruleRoutes(app, core);
-    bulkJobRoutes(app, core);
-  },
-  seedDemo: seedProtection,
-};
+export function protectionArea(core: Core): Area<ProtectionService> {
+  core.scheduler.register('protection', (now) => protectionTick(core, now));
+  return {
+    name: 'protection',
+    service: protectionService(core),
+    graphRoutes(app) {
+      serviceAppRoutes(app, core);
+      policyRoutes(app, core);
+      unitRoutes(app, core);
+      ruleRoutes(app, core);
+      bulkJobRoutes(app, core);
+    },
+    seedDemo: (tenantId) => seedProtection(core, tenantId),
+  };
+}

@@ -23,7 +23,7 @@ import {
 } from './states.js';
 import type { ArtifactInput, ArtifactKind, BulkRequestInput, CreateInput, PatchInput } from './requests.js';
 import { storedIdentityOf, type ArtifactRow, type BulkRequestRow, type SessionRow } from './wire.js';
-import { mailOf, serviceStatusOf, vaultOf, type RestorePoint } from './ports.js';
+import type { RestorePoint, SessionsUses } from './ports.js';
 import { toPoint } from '../../vault/restorePoints.js';
 import { PreparedQueries } from './prepared.js';
 import { SessionCache } from './cache.js';
@@ -78,7 +78,10 @@ export class RestoreSessionsService {
   private readonly prepared: PreparedQueries;
   private readonly sessions: SessionCache;
 
-  constructor(private readonly core: Core) {
+  constructor(
+    private readonly core: Core,
+    private readonly uses: SessionsUses,
+  ) {
     this.prepared = new PreparedQueries(core.store);
     this.sessions = new SessionCache(core.store);
   }
@@ -89,7 +92,7 @@ export class RestoreSessionsService {
 
   /** Restores are refused once the tenant's backup service is restoreLocked (spec §8.1). */
   private async checkRestoreAllowed(tenantId: string): Promise<void> {
-    if ((await serviceStatusOf(this.core, tenantId)) === 'restoreLocked') {
+    if ((await this.uses.protection.serviceStatus(tenantId)) === 'restoreLocked') {
       throw errors.restoreLocked('The backup service of this tenant is restoreLocked: restores are not allowed.');
     }
   }
@@ -133,7 +136,7 @@ export class RestoreSessionsService {
       .where('tenant_id', '=', tenantId)
       .where('id', 'in', [...new Set(ids)])
       .execute();
-    const vault = vaultOf(this.core);
+    const vault = this.uses.vault;
     const now = this.core.clock.now();
     for (const r of rows) out.set(r.id, vault.restorePointWire(toPoint(r, now)));
     return out;
@@ -181,7 +184,7 @@ export class RestoreSessionsService {
    */
   private async resolveArtifacts(tenantId: string, inputs: ArtifactInput[]): Promise<ResolvedArtifact[]> {
     if (inputs.length === 0) return [];
-    const vault = vaultOf(this.core);
+    const vault = this.uses.vault;
     const points = new Map<string, RestorePoint>();
     for (const rpId of new Set(inputs.map((a) => a.restorePointId))) {
       const point = await vault.getRestorePoint(tenantId, rpId);
@@ -365,28 +368,16 @@ export class RestoreSessionsService {
         .where('tenant_id', '=', caller.tenantId)
         .where('session_id', '=', current.id)
         .execute();
-      const jobs = artifacts.map((a) => ({
-        kind: RESTORE_ARTIFACT_JOB,
-        tenant_id: caller.tenantId,
-        ref_id: a.id,
-        payload: JSON.stringify({ sessionId: current.id }),
-        state: 'queued' as const,
-        run_at: now,
-        lease_owner: null,
-        lease_until: null,
-        attempts: 0,
-        progress: null,
-        created_at: now,
-        updated_at: now,
-      }));
-      for (let i = 0; i < jobs.length; i += 500) await trx.insertInto('jobs').values(jobs.slice(i, i + 500)).execute();
+      await this.uses.jobs.enqueue(
+        trx,
+        artifacts.map((a) => ({ kind: RESTORE_ARTIFACT_JOB, tenantId: caller.tenantId, refId: a.id, payload: { sessionId: current.id } })),
+      );
       await this.updateSession(trx, caller.tenantId, current.id, { status: 'activating', activated_at: now, last_modified_at: now, last_modified_by: who, error: sessionError });
       await this.refreshSession(trx, caller.tenantId, current.id);
       return (await readSession(trx, caller.tenantId, current.id))!;
     });
-    // The jobs are durable: the engine starts on them now rather than at its next poll. It logs its own
-    // failures; the promise ends only when the queue is empty, so nothing waits for it here.
-    void this.core.services.engine?.runDue();
+    // The jobs are durable: the engine starts on them now rather than at its next poll.
+    this.uses.jobs.wake();
     return activated;
   }
 
@@ -521,8 +512,8 @@ export class RestoreSessionsService {
    * preference and tags pick. What cannot be resolved becomes a detail of the request's error.
    */
   private async resolveBulkRequest(tenantId: string, bulk: BulkRequestRow): Promise<{ artifacts: ResolvedArtifact[]; details: ErrorDetail[] }> {
-    const mail = mailOf(this.core);
-    const vault = vaultOf(this.core);
+    const mail = this.uses.mail;
+    const vault = this.uses.vault;
     const details: ErrorDetail[] = [];
     const artifacts: ResolvedArtifact[] = [];
     const seen = new Set<string>();

@@ -11,14 +11,13 @@
  * job resumes after the last committed page and every item is restored exactly once.
  */
 import { sql } from 'kysely';
-import type { Core } from '../../core.js';
 import type { Trx } from '../../store/store.js';
 import type { StoredMessage } from '../../mail/service.js';
 import { publicError } from '../../http/errors.js';
 import { finish, loadProgress, saveProgress, sleepUntil } from '../jobs.js';
 import type { JobContext, JobHandler } from '../runner.js';
 import { faultPoint } from '../faults.js';
-import { mailOf, vaultOf } from '../ports.js';
+import type { RestoreEnv } from '../ports.js';
 import { artifactStatus, moveArtifact, type ArtifactKey } from './artifacts.js';
 import { Destination, type ArtifactRef } from './destination.js';
 import { judge, type Restorable } from './diff.js';
@@ -49,7 +48,8 @@ interface PageResult {
 
 type Check = { ok: { at: string } } | { fail: { code: string; message: string } };
 
-export function restoreArtifactJob(core: Core): JobHandler {
+export function restoreArtifactJob(env: RestoreEnv): JobHandler {
+  const { core } = env;
   const now = () => core.clock.now();
 
   async function load(ctx: JobContext): Promise<Artifact | undefined> {
@@ -71,12 +71,12 @@ export function restoreArtifactJob(core: Core): JobHandler {
 
   /** What must hold before an artifact may start (read outside any transaction). */
   async function check(a: Artifact): Promise<Check> {
-    const point = await vaultOf(core).getRestorePoint(a.tenantId, a.restorePointId);
+    const point = await env.vault.getRestorePoint(a.tenantId, a.restorePointId);
     if (!point) return { fail: { code: 'InvalidRestoreTime', message: `The restore point '${a.restorePointId}' expired before the restore ran.` } };
-    if (a.kind === 'granular' && (!a.searchResponseId || !(await vaultOf(core).getSearchResponse(a.tenantId, a.searchResponseId)))) {
+    if (a.kind === 'granular' && (!a.searchResponseId || !(await env.vault.getSearchResponse(a.tenantId, a.searchResponseId)))) {
       return { fail: { code: 'InvalidRestoreTime', message: `The search '${a.searchResponseId}' expired before the restore ran.` } };
     }
-    if (!(await mailOf(core).mailboxExists(a.tenantId, a.mailboxId))) {
+    if (!(await env.mail.mailboxExists(a.tenantId, a.mailboxId))) {
       return { fail: { code: 'ArtifactNotFound', message: `The mailbox '${a.mailboxId}' no longer exists.` } };
     }
     return { ok: { at: point.protectionDateTime } };
@@ -107,7 +107,7 @@ export function restoreArtifactJob(core: Core): JobHandler {
     await ctx.step(async (trx) => {
       const status = await artifactStatus(trx, a);
       if (status && status !== 'failed' && status !== 'succeeded') {
-        await moveArtifact(core, trx, a, 'failed', {
+        await moveArtifact(env, trx, a, 'failed', {
           completion_at: now().toISOString(),
           error: JSON.stringify(publicError(code, message)),
         });
@@ -189,7 +189,7 @@ export function restoreArtifactJob(core: Core): JobHandler {
       mimeSha256: i.mimeSha256,
       textKey: i.propsSeq,
     }));
-    const outcome = await writeMessages(core, trx, a.tenantId, a.mailboxId, records, pg.items.map((i) => i.itemId));
+    const outcome = await writeMessages(env, trx, a.tenantId, a.mailboxId, records, pg.items.map((i) => i.itemId));
     next.cursor = pg.cursor;
     next.examined += pg.examined;
     next.restored += outcome.written;
@@ -208,7 +208,7 @@ export function restoreArtifactJob(core: Core): JobHandler {
   }
 
   async function complete(ctx: JobContext, a: Artifact, dest: Destination, p: RestoreProgress): Promise<void> {
-    const owner = a.destination === 'inPlace' ? await mailOf(core).findUser(a.tenantId, a.mailboxId) : undefined;
+    const owner = a.destination === 'inPlace' ? await env.mail.findUser(a.tenantId, a.mailboxId) : undefined;
     await ctx.step(async (trx) => {
       const nothing = p.restored === 0 && p.failed > 0;
       const error =
@@ -223,7 +223,7 @@ export function restoreArtifactJob(core: Core): JobHandler {
         a.destination === 'inPlace'
           ? { restored_folder_id: dest.rootFolderId, restored_folder_name: owner?.displayName ?? a.mailboxId }
           : { restored_folder_id: p.rootFolderId, restored_folder_name: p.rootFolderName };
-      await moveArtifact(core, trx, a, nothing ? 'failed' : 'succeeded', {
+      await moveArtifact(env, trx, a, nothing ? 'failed' : 'succeeded', {
         completion_at: now().toISOString(),
         restored_item_count: p.restored,
         error: error ? JSON.stringify(error) : null,
@@ -250,7 +250,7 @@ export function restoreArtifactJob(core: Core): JobHandler {
         return;
       }
       if (a.status === 'scheduling') {
-        await ctx.step((trx) => moveArtifact(core, trx, a, 'scheduled'));
+        await ctx.step((trx) => moveArtifact(env, trx, a, 'scheduled'));
         a.status = 'scheduled';
         faultPoint('restore.scheduled');
       }
@@ -271,7 +271,7 @@ export function restoreArtifactJob(core: Core): JobHandler {
             await sleepUntil(trx, ctx.job.id, new Date(startedAt.getTime() + SAME_SESSION_WAIT_MS), null, startedAt);
             return r;
           }
-          await moveArtifact(core, trx, a, 'inProgress', { start_at: startedAt.toISOString(), restored_item_count: 0 });
+          await moveArtifact(env, trx, a, 'inProgress', { start_at: startedAt.toISOString(), restored_item_count: 0 });
           await saveProgress(trx, ctx.job.id, fresh, startedAt);
           return 'started';
         });
@@ -287,7 +287,7 @@ export function restoreArtifactJob(core: Core): JobHandler {
         if (!progress) throw new Error(`job ${ctx.job.id} is in progress without a record of its progress`);
       }
 
-      const dest = await Destination.load(core, a, progress.at);
+      const dest = await Destination.load(env, a, progress.at);
       if (progress.phase === 'folders') {
         progress = await ctx.step(async (trx) => {
           const next: RestoreProgress = { ...progress, phase: 'messages', foldersRecreated: await dest.recreateMissingFolders(trx) };
@@ -337,7 +337,7 @@ export function restoreArtifactJob(core: Core): JobHandler {
     async fail(ctx, error) {
       const a = await load(ctx);
       if (!a) return;
-      const gone = !(await mailOf(core).mailboxExists(a.tenantId, a.mailboxId).catch(() => true));
+      const gone = !(await env.mail.mailboxExists(a.tenantId, a.mailboxId).catch(() => true));
       if (gone) await failArtifact(ctx, a, 'ArtifactNotFound', `The mailbox '${a.mailboxId}' no longer exists.`);
       else await failArtifact(ctx, a, 'UnknownError', `The restore failed: ${(error as Error)?.message ?? String(error)}`);
     },

@@ -3,11 +3,10 @@
  * (in the same transaction) by the one derivation of the session's status and counts.
  */
 import type { Updateable } from 'kysely';
-import type { Core } from '../../core.js';
 import type { Trx } from '../../store/store.js';
 import type { RestoreArtifactTable } from '../../store/schema.js';
 import { canMoveArtifact, type ArtifactStatus } from '../../backup/restoreSessions/states.js';
-import { restoreSessionsOf } from '../ports.js';
+import type { RestoreEnv } from '../ports.js';
 
 export interface ArtifactKey {
   tenantId: string;
@@ -16,7 +15,7 @@ export interface ArtifactKey {
 }
 
 export async function moveArtifact(
-  core: Core,
+  env: RestoreEnv,
   trx: Trx,
   a: ArtifactKey,
   to: ArtifactStatus,
@@ -26,7 +25,7 @@ export async function moveArtifact(
   if (!row) throw new Error(`artifact ${a.id} does not exist`);
   if (!canMoveArtifact(row.status, to)) throw new Error(`artifact ${a.id} cannot move from ${row.status} to ${to}`);
   await trx.updateTable('restore_artifacts').set({ ...fields, status: to }).where('tenant_id', '=', a.tenantId).where('id', '=', a.id).execute();
-  await restoreSessionsOf(core).refreshSession(trx, a.tenantId, a.sessionId);
+  await env.sessions.refreshSession(trx, a.tenantId, a.sessionId);
 }
 
 /** The artifact's status as this transaction sees it. */

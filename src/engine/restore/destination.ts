@@ -4,10 +4,9 @@
  * restore under the top of the mailbox, with the restore point's folder tree rebuilt beneath it;
  * folders are created only when a message needs them, so a restore that finds nothing creates none.
  */
-import type { Core } from '../../core.js';
 import type { Trx } from '../../store/store.js';
 import type { FolderRecord, FolderSnapshot } from '../../mail/model.js';
-import { mailOf } from '../ports.js';
+import type { RestoreEnv } from '../ports.js';
 import { folderVersionsAt } from './source.js';
 import { folderCopyId, freeName, restoredFolderName, restoredRootId } from './names.js';
 import type { RestoreProgress } from './progress.js';
@@ -22,7 +21,7 @@ export interface ArtifactRef {
 
 export class Destination {
   private constructor(
-    private readonly core: Core,
+    private readonly env: RestoreEnv,
     private readonly a: ArtifactRef,
     /** The folders of the mailbox at the restore point. */
     private readonly foldersAt: Map<string, FolderRecord>,
@@ -31,7 +30,8 @@ export class Destination {
     private readonly liveInbox: string,
   ) {}
 
-  static async load(core: Core, a: ArtifactRef, at: string): Promise<Destination> {
+  static async load(env: RestoreEnv, a: ArtifactRef, at: string): Promise<Destination> {
+    const core = env.core;
     const foldersAt = new Map<string, FolderRecord>();
     for (const f of await folderVersionsAt(core.store.db, a.tenantId, a.mailboxId, at)) {
       let s: FolderSnapshot;
@@ -43,11 +43,11 @@ export class Destination {
       foldersAt.set(f.id, { ...s, id: f.id, parentFolderId: f.parentId });
     }
     const rootAt = [...foldersAt.values()].find((f) => f.wellKnownName === 'msgfolderroot' || f.parentFolderId === null)?.id;
-    const mail = mailOf(core);
+    const mail = env.mail;
     const liveRoot = await mail.wellKnownFolderId(a.tenantId, a.mailboxId, 'msgfolderroot');
     const liveInbox = await mail.wellKnownFolderId(a.tenantId, a.mailboxId, 'inbox');
     if (!liveRoot || !liveInbox) throw new Error(`the mailbox ${a.mailboxId} has no root or inbox folder`);
-    return new Destination(core, a, foldersAt, rootAt, liveRoot, liveInbox);
+    return new Destination(env, a, foldersAt, rootAt, liveRoot, liveInbox);
   }
 
   /** The mailbox's top folder (what an in-place artifact reports as its restored folder). */
@@ -94,7 +94,7 @@ export class Destination {
       made.push({ ...f, parentFolderId: parent });
     };
     for (const id of missing) if (this.foldersAt.has(id)) place(id);
-    if (made.length > 0) await mailOf(this.core).upsertFolders(trx, this.a.tenantId, this.a.mailboxId, made);
+    if (made.length > 0) await this.env.mail.upsertFolders(trx, this.a.tenantId, this.a.mailboxId, made);
     return made.map((f) => f.id);
   }
 
@@ -143,7 +143,7 @@ export class Destination {
     const live = await this.existing(trx, [...chains.keys()].map(copyOf));
     const made: FolderRecord[] = [];
     const placed = new Set<string>();
-    const now = this.core.clock.now().toISOString();
+    const now = this.env.core.clock.now().toISOString();
     const place = (f: FolderRecord): void => {
       if (placed.has(f.id) || live.has(copyOf(f.id))) return;
       placed.add(f.id);
@@ -159,7 +159,7 @@ export class Destination {
       });
     };
     for (const f of chains.values()) place(f);
-    if (made.length > 0) await mailOf(this.core).upsertFolders(trx, this.a.tenantId, this.a.mailboxId, made);
+    if (made.length > 0) await this.env.mail.upsertFolders(trx, this.a.tenantId, this.a.mailboxId, made);
     return out;
   }
 
@@ -178,8 +178,8 @@ export class Destination {
         .execute();
       name = freeName(restoredFolderName(this.a.kind, new Date(progress.startedAt)), new Set(siblings.map((s) => s.display_name)));
     }
-    await mailOf(this.core).upsertFolders(trx, this.a.tenantId, this.a.mailboxId, [
-      { id, displayName: name, parentFolderId: this.liveRoot, wellKnownName: null, isHidden: false, createdDateTime: this.core.clock.now().toISOString() },
+    await this.env.mail.upsertFolders(trx, this.a.tenantId, this.a.mailboxId, [
+      { id, displayName: name, parentFolderId: this.liveRoot, wellKnownName: null, isHidden: false, createdDateTime: this.env.core.clock.now().toISOString() },
     ]);
     progress.rootFolderId = id;
     progress.rootFolderName = name;

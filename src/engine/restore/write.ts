@@ -7,10 +7,9 @@
  * texts are read as JSON here, by the write (the diff never parses one it cannot): an item whose text
  * the database cannot read is reported as unreadable, as one whose text is missing is by the diff.
  */
-import type { Core } from '../../core.js';
 import type { Trx } from '../../store/store.js';
 import type { MailService, StoredMessage, StoredTexts } from '../../mail/service.js';
-import { mailOf } from '../ports.js';
+import type { RestoreEnv } from '../ports.js';
 import { attempt } from './savepoint.js';
 import { UNREADABLE } from './diff.js';
 
@@ -23,10 +22,10 @@ export interface WriteOutcome {
 }
 
 /** `sourceIds[i]` names the source item of `records[i]` (for reporting). */
-export async function writeMessages(core: Core, trx: Trx, tenantId: string, mailboxId: string, records: StoredMessage[], sourceIds: string[]): Promise<WriteOutcome> {
+export async function writeMessages(env: RestoreEnv, trx: Trx, tenantId: string, mailboxId: string, records: StoredMessage[], sourceIds: string[]): Promise<WriteOutcome> {
   const failures: WriteOutcome['failures'] = [];
   if (records.length === 0) return { written: 0, failures };
-  const mail = mailOf(core);
+  const { mail } = env;
   const batch = await attempt(trx, 'restore_batch', () => mail.upsertStoredMessages(trx, tenantId, mailboxId, records, VAULT_TEXTS));
   if ('value' in batch) return { written: records.length, failures };
   let written = 0;

@@ -305,3 +305,8 @@ export function objectBody(req: FastifyRequest): Record<string, unknown> {
   if (b === undefined || b === null || typeof b !== 'object' || Array.isArray(b)) throw errors.badRequest('The request body must be a JSON object.');
   return b as Record<string, unknown>;
 }
+
+/** `Prefer: outlook.body-content-type="text"`: bodies are answered as text. */
+export function preferTextBody(req: FastifyRequest): boolean {
+  return /outlook\.body-content-type\s*=\s*"?text"?/i.test(String(req.headers.prefer ?? ''));
+}

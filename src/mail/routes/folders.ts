@@ -11,7 +11,7 @@ import { newItemId } from '../ids.js';
 import { changedItemIds, decodeToken, encodeToken, logEnd, type DeltaPosition } from '../delta.js';
 import { folderFromRow } from '../items.js';
 import type { FolderRecord } from '../model.js';
-import { applyPreference, folderCounts, folderWire, itemNotFound, mailboxRoute, messageWire, objectBody, resolveFolder, MESSAGE_SELECTABLE, type MailboxRef } from './common.js';
+import { applyPreference, preferTextBody, folderCounts, folderWire, itemNotFound, mailboxRoute, messageWire, objectBody, resolveFolder, MESSAGE_SELECTABLE, type MailboxRef } from './common.js';
 import { bodyFor } from './messages.js';
 
 const FOLDER_SELECTABLE = ['id', 'displayName', 'parentFolderId', 'childFolderCount', 'unreadItemCount', 'totalItemCount', 'sizeInBytes', 'isHidden'];
@@ -237,9 +237,6 @@ function pick(w: Record<string, unknown>, select: Set<string> | undefined): Reco
   return Object.fromEntries(Object.entries(w).filter(([k]) => k === 'id' || k.startsWith('@odata.') || select.has(k)));
 }
 
-export function preferTextBody(req: FastifyRequest): boolean {
-  return /outlook\.body-content-type\s*=\s*"?text"?/i.test(String(req.headers.prefer ?? ''));
-}
 
 /**
  * Where this delta request continues from (token or a new round), its $select and page size. The

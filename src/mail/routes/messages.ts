@@ -14,8 +14,7 @@ import { newItemId } from '../ids.js';
 import { htmlToText, MimeError, readMimeContent, summarizeMime, type MimeAttachment } from '../mime.js';
 import { applyPatch, draftFromJson, mimeFor, parseFileAttachment, snapshotFromSummary } from '../messages.js';
 import type { MessageRecord } from '../model.js';
-import { applyPreference, checkMessageId, graphTime, itemNotFound, mailboxRoute, messageWire, objectBody, resolveFolder, sendDownload, MESSAGE_SELECTABLE, type MailboxRef } from './common.js';
-import { preferTextBody } from './folders.js';
+import { applyPreference, preferTextBody, checkMessageId, graphTime, itemNotFound, mailboxRoute, messageWire, objectBody, resolveFolder, sendDownload, MESSAGE_SELECTABLE, type MailboxRef } from './common.js';
 
 const lower = (s: string) => s.toLowerCase();
 
