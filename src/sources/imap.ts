@@ -101,18 +101,28 @@ const flagList = (flags: Set<string> | undefined) => JSON.stringify([...(flags ?
 /** What vanished from the server in this pass and is not yet matched to a new message. */
 class Vanished {
   private byHosted = new Map<string, Item>();
+  /** Lookups by content and by (folder, Message-ID); entries of items taken since are skipped. */
+  private bySha = new Map<string, Item[]>();
+  private byMessageId = new Map<string, Item[]>();
   add(item: Item): void {
     this.byHosted.set(item.hosted_message_id, item);
+    push(this.bySha, item.sha256, item);
+    if (item.message_id_hdr) push(this.byMessageId, `${item.folder_id} ${item.message_id_hdr}`, item);
   }
   get size(): number {
     return this.byHosted.size;
   }
   take(sha256: string, folderId: string, messageId: string | null): Item | undefined {
-    let found: Item | undefined;
-    for (const item of this.byHosted.values()) if (item.sha256 === sha256) { found = item; break; }
-    if (!found && messageId) for (const item of this.byHosted.values()) if (item.folder_id === folderId && item.message_id_hdr === messageId) { found = item; break; }
+    const found = this.first(this.bySha, sha256) ?? (messageId ? this.first(this.byMessageId, `${folderId} ${messageId}`) : undefined);
     if (found) this.byHosted.delete(found.hosted_message_id);
     return found;
+  }
+  private first(index: Map<string, Item[]>, key: string): Item | undefined {
+    const list = index.get(key);
+    if (!list) return undefined;
+    while (list.length > 0 && this.byHosted.get(list[0].hosted_message_id) !== list[0]) list.shift();
+    if (list.length === 0) index.delete(key);
+    return list[0];
   }
   inFolder(folderId: string): Item[] {
     return [...this.byHosted.values()].filter((i) => i.folder_id === folderId);
@@ -123,6 +133,12 @@ class Vanished {
   all(): Item[] {
     return [...this.byHosted.values()];
   }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 interface FolderWork {
@@ -383,13 +399,12 @@ export class ImapSync {
     }
     if (f.last_uid === 0) return w;
     const range = `1:${f.last_uid}`;
-    const known = new Map(
-      (await this.core.store.db.selectFrom('source_items').selectAll().where('folder_id', '=', f.id).where('uidvalidity', '=', uidValidity).execute()).map((i) => [i.uid, i]),
-    );
-    const gone = new Set<number>();
+    const rows = this.core.store.db.selectFrom('source_items').selectAll().where('folder_id', '=', f.id).where('uidvalidity', '=', uidValidity);
     if (client.enabled.has('QRESYNC') && f.highest_modseq && modseq) {
+      // only what changed since the last pass: flag changes, and VANISHED (EARLIER) for expunges
+      const gone: number[] = [];
       const onExpunge = (e: { path: string; uid?: number; vanished?: boolean }) => {
-        if (e.path === m.path && e.vanished && e.uid !== undefined) gone.add(e.uid);
+        if (e.path === m.path && e.vanished && e.uid !== undefined && e.uid <= f.last_uid) gone.push(e.uid);
       };
       client.on('expunge', onExpunge);
       try {
@@ -399,17 +414,16 @@ export class ImapSync {
       } finally {
         client.off('expunge', onExpunge);
       }
+      for (let i = 0; i < gone.length; i += 500) for (const item of await rows.where('uid', 'in', gone.slice(i, i + 500)).execute()) vanished.add(item);
     } else {
+      // neither: the UIDs still there, and every message's flags, against what was mirrored
+      const known = new Map((await rows.execute()).map((i) => [i.uid, i]));
       const present = new Set((await client.search({ uid: range }, { uid: true })) || []);
-      for (const uid of known.keys()) if (!present.has(uid)) gone.add(uid);
+      for (const [uid, item] of known) if (!present.has(uid)) vanished.add(item);
       for await (const msg of client.fetch(range, { uid: true, flags: true }, { uid: true })) {
         const item = known.get(msg.uid);
         if (item && flagList(msg.flags) !== item.flags) w.flagChanges.push({ uid: msg.uid, flags: msg.flags ?? new Set() });
       }
-    }
-    for (const uid of gone) {
-      const item = known.get(uid);
-      if (item) vanished.add(item);
     }
     return w;
   }
