@@ -1,7 +1,8 @@
 /**
  * One catalogue of every error the service answers with: the documented Backup Storage codes
- * (spec §9) and the generic Graph codes (spec §9.2). Handlers throw `GraphError`s made here; the
- * pipeline turns them into the Graph error envelope.
+ * (spec §9) and the generic Graph codes (spec §9.2), each with the status and code the contract
+ * gives it. Every area throws `GraphError`s made here; http/ renders them as the Graph error
+ * envelope (http/server.ts `sendError`), and nothing here knows HTTP beyond those numbers.
  */
 export interface ErrorDetail {
   code: string;
@@ -135,7 +136,3 @@ export function publicError(code: string, message: string, details: ErrorDetail[
   return { code, message, target: target ?? null, details, innerError: null };
 }
 
-/** `innerError.date` is ISO without fraction and without zone, as Graph sends it. */
-export function errorDate(d: Date): string {
-  return d.toISOString().slice(0, 19);
-}

@@ -3,7 +3,7 @@ import type { OffsetClock } from '../clock.js';
 import type { TenantTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
 import { canonicalTenantId } from '../identity/tokens.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../errors.js';
 
 export type TenantRow = Selectable<TenantTable>;
 

@@ -4,7 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../identity/tokens.js';
-import { errors } from './errors.js';
+import { errors } from '../errors.js';
 import { shape } from '../graph/shape.js';
 import { propertyNames } from '../graph/shape.js';
 import { encodeSkipToken, type CollectionQuery } from './odata.js';

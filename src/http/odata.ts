@@ -6,7 +6,7 @@
 import { defaultParser } from '@odata/parser';
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { parseDateTime } from './dates.js';
-import { errors } from './errors.js';
+import { errors } from '../errors.js';
 import { model } from '../graph/model.js';
 
 interface FieldBase {

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyContextConfig, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
 import secureJson from 'secure-json-parse';
-import { GraphError, errors, errorDate } from './errors.js';
+import { GraphError, errors } from '../errors.js';
 import { GRAPH_POWERSHELL_APP_ID, PERMISSIONS, REFUSED_TO_POWERSHELL, type PermissionRule } from './permissions.js';
 import { TokenError, type Principal } from '../identity/tokens.js';
 import { tenantNotFound } from '../backup/tenants.js';
@@ -359,4 +359,9 @@ function armBodyTimeout(req: FastifyRequest, reply: FastifyReply, ms: number): v
   raw.setTimeout(ms, onTimeout);
   raw.once('end', disarm);
   raw.once('close', disarm);
+}
+
+/** `innerError.date` is ISO without fraction and without zone, as Graph sends it. */
+function errorDate(d: Date): string {
+  return d.toISOString().slice(0, 19);
 }

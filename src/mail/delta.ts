@@ -14,7 +14,7 @@ import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Core } from '../core.js';
 import type { DB } from '../store/schema.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../errors.js';
 
 export const CHANGE_RETENTION_DAYS = 30;
 const PRUNED_KEY = 'mail_changes_pruned_seq';

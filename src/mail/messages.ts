@@ -4,7 +4,7 @@
  * message, PATCH changes metadata (and, for drafts, content), attachments rebuild the MIME.
  */
 import { parseDateTime } from '../http/dates.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../errors.js';
 import { conversationIdFor, newInternetMessageId } from './ids.js';
 import { composeMime, type MimeAttachment, type MimeContent, type MimeSummary, previewOf, htmlToText } from './mime.js';
 import { emptyFlag, type FollowupFlag, type Importance, type MessageSnapshot, type Recipient } from './model.js';

@@ -8,7 +8,7 @@
  */
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errors } from '../http/errors.js';
+import { errors } from '../errors.js';
 import { mailService } from '../mail/service.js';
 import type { SourceTable } from '../store/schema.js';
 import type { ImapSettings } from './imap.js';

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { requireEmulatorAdmin } from '../http/routes/admin.js';
 import type { Area } from '../area.js';
 import type { Core } from '../core.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../errors.js';
 import type { ProtectionUnitSource, VaultContext } from './context.js';
 import type { MailService } from '../mail/service.js';
 import { keywordIndex } from './keywordIndex.js';

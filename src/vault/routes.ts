@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql, type SqlBool } from 'kysely';
 import { graphOf, sendCollection, sendEntity } from '../http/context.js';
 import { parseDateTime } from '../http/dates.js';
-import { errors, GraphError } from '../http/errors.js';
+import { errors, GraphError } from '../errors.js';
 import { normalizeQuery, orderSql, parseCollectionQuery, rejectUnsupported, type CollectionQuery, type CollectionSpec } from '../http/odata.js';
 import { parseFlags } from '../graph/shape.js';
 import type { VaultContext } from './context.js';

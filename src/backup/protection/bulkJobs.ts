@@ -5,7 +5,7 @@
  */
 import type { Trx } from '../../store/store.js';
 import type { Executor } from './directory.js';
-import { errors, publicError, type ErrorDetail } from '../../http/errors.js';
+import { errors, publicError, type ErrorDetail } from '../../errors.js';
 import { BULK_JOB, transition } from './machines.js';
 import { dueAfter } from './timing.js';
 import { newId, type Env } from './env.js';

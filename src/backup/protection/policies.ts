@@ -5,7 +5,7 @@
  */
 import type { Trx } from '../../store/store.js';
 import type { Executor } from './directory.js';
-import { errors } from '../../http/errors.js';
+import { errors } from '../../errors.js';
 import { POLICY, UNIT_IN_FLIGHT, transition, type PolicyEvent } from './machines.js';
 import { dueAfter } from './timing.js';
 import { newId, type Env } from './env.js';

@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Trx } from '../../store/store.js';
-import { errors, publicError, type ErrorDetail } from '../../http/errors.js';
+import { errors, publicError, type ErrorDetail } from '../../errors.js';
 import { RULE, transition, type RuleEvent } from './machines.js';
 import { dueAfter } from './timing.js';
 import { newId, type Env } from './env.js';

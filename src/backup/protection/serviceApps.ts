@@ -4,7 +4,7 @@
  */
 import type { Trx } from '../../store/store.js';
 import type { Executor } from './directory.js';
-import { errors } from '../../http/errors.js';
+import { errors } from '../../errors.js';
 import { SERVICE_APP, transition, type ServiceAppEvent } from './machines.js';
 import { dueAfter } from './timing.js';
 import { newId, type Env } from './env.js';

@@ -8,7 +8,7 @@ import type { DB } from '../../store/schema.js';
 import type { Trx } from '../../store/store.js';
 import type { Principal } from '../../identity/tokens.js';
 import type { Core } from '../../core.js';
-import { errors } from '../../http/errors.js';
+import { errors } from '../../errors.js';
 import { SERVICE_STATUS, transition, type ServiceAppStatus, type ServiceStatusEvent } from './machines.js';
 import { RESTORE_LOCK_AFTER_MS } from './timing.js';
 import type { Env } from './env.js';

@@ -10,7 +10,7 @@ import { UNIT, UNIT_IN_FLIGHT, transition, type UnitEvent } from './machines.js'
 import { dueAfter, type Delay } from './timing.js';
 import { newId, type Env } from './env.js';
 import type { PolicyRow, UnitRow } from './wire.js';
-import { publicError } from '../../http/errors.js';
+import { publicError } from '../../errors.js';
 import { usersByIds } from './directory.js';
 
 export const MANUAL = 1;

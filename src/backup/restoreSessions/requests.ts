@@ -2,7 +2,7 @@
  * Request bodies of the restore-session API read into plain inputs, with the documented error for
  * each way they can be wrong (spec §9.1 "Create/Patch restore session", bulk requests).
  */
-import { errors } from '../../http/errors.js';
+import { errors } from '../../errors.js';
 import { parseDateAndTime } from '../../http/dates.js';
 import { propertyNames, parseFlags } from '../../graph/shape.js';
 import { FAST_RESTORE } from '../../vault/restorePoints.js';

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../core.js';
 import { checkODataType, graphOf, readBody, sendCollection, sendEntity, sendKeptEntity, type GraphRequest } from '../../http/context.js';
-import { errors } from '../../http/errors.js';
+import { errors } from '../../errors.js';
 import { normalizeQuery, orderSql, parseCollectionQuery, parseSelect, rejectUnsupported, type CollectionSpec } from '../../http/odata.js';
 import { bulkIdOf, type RestoreSessionsService, type Caller } from './service.js';
 import { readBulkRequestBody, readCreateBody, readPatchBody, type ArtifactKind } from './requests.js';

@@ -8,7 +8,7 @@ import type { Core } from '../../core.js';
 import type { Trx } from '../../store/store.js';
 import type { RestoreSessionTable } from '../../store/schema.js';
 import type { Principal } from '../../identity/tokens.js';
-import { errors, publicError, type ErrorDetail } from '../../http/errors.js';
+import { errors, publicError, type ErrorDetail } from '../../errors.js';
 import {
   deriveSession,
   tally,

@@ -13,7 +13,7 @@
 import { sql } from 'kysely';
 import type { Trx } from '../../store/store.js';
 import type { StoredMessage } from '../../mail/service.js';
-import { publicError } from '../../http/errors.js';
+import { publicError } from '../../errors.js';
 import { finish, loadProgress, saveProgress, sleepUntil } from '../jobs.js';
 import type { JobContext, JobHandler } from '../runner.js';
 import { faultPoint } from '../faults.js';

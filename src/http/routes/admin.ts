@@ -10,7 +10,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import crypto from 'node:crypto';
 import type { Core } from '../../core.js';
-import { errors } from '../errors.js';
+import { errors } from '../../errors.js';
 import { parseDateAndTime } from '../dates.js';
 import { canonicalTenantId, mintAdminToken, mintToken, parseExpiry, type Principal } from '../../identity/tokens.js';
 import { ClockRangeError, LATEST_CLOCK_MS, parseIsoDuration } from '../../clock.js';

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core.js';
 import type { TenantRow } from '../../backup/tenants.js';
 import { graphOf, sendEntity, sendKeptEntity } from '../context.js';
-import { errors } from '../errors.js';
+import { errors } from '../../errors.js';
 import { model } from '../../graph/model.js';
 import { normalizeQuery, rejectUnsupported, parseSelect } from '../odata.js';
 import { serviceStatusWire } from '../../backup/protection/wire.js';

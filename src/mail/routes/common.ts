@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { Core } from '../../core.js';
 import type { Operation } from '../../http/permissions.js';
-import { errors } from '../../http/errors.js';
+import { errors } from '../../errors.js';
 import { graphOf } from '../../http/context.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../store/schema.js';

@@ -1,7 +1,7 @@
 /** `/users` and `/groups` (with members) — Microsoft Graph's directory slice. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Core } from '../../core.js';
-import { errors } from '../../http/errors.js';
+import { errors } from '../../errors.js';
 import { graphOf, sendCollection, sendEntity } from '../../http/context.js';
 import { normalizeQuery, orderSql, parseCollectionQuery, parseSelect, rejectUnsupported, type CollectionSpec } from '../../http/odata.js';
 import * as dir from '../directory.js';

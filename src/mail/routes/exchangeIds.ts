@@ -1,7 +1,7 @@
 /** `POST /users/{id}/translateExchangeIds` (and `/me/...`): an item's id in another of Exchange's formats (exchangeIds.ts). */
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core.js';
-import { errors } from '../../http/errors.js';
+import { errors } from '../../errors.js';
 import { contextUrl, graphOf } from '../../http/context.js';
 import { chunks } from '../items.js';
 import { EXCHANGE_ID_FORMATS, formatId, restIdCandidates, type ExchangeIdFormat } from '../exchangeIds.js';

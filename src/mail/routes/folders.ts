@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import type { Core } from '../../core.js';
 import type { Trx } from '../../store/store.js';
-import { errors } from '../../http/errors.js';
+import { errors } from '../../errors.js';
 import { contextUrl, graphOf, nextLink, sendCollection, sendEntity, type GraphRequest } from '../../http/context.js';
 import { normalizeQuery, orderSql, parseCollectionQuery, parseSelect, rejectUnsupported, type CollectionSpec } from '../../http/odata.js';
 import * as items from '../items.js';

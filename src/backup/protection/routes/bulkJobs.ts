@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../../core.js';
 import { graphOf, readBody, checkODataType, sendCollection, sendEntity } from '../../../http/context.js';
-import { errors } from '../../../http/errors.js';
+import { errors } from '../../../errors.js';
 import { normalizeQuery, parseCollectionQuery, parseSelect, rejectUnsupported, type CollectionSpec } from '../../../http/odata.js';
 import { protectionWrite } from '../env.js';
 import { requireProtectionChanges } from '../serviceStatus.js';

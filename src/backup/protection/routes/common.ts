@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql, type SelectQueryBuilder } from 'kysely';
 import type { DB } from '../../../store/schema.js';
 import type { Core } from '../../../core.js';
-import { errors, type GraphError } from '../../../http/errors.js';
+import { errors, type GraphError } from '../../../errors.js';
 import type { GraphRequest } from '../../../http/context.js';
 import { orderSql, type CollectionQuery } from '../../../http/odata.js';
 import { identitySetOf } from '../wire.js';

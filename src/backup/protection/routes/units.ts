@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../../core.js';
 import { graphOf, sendCollection, sendEntity, type GraphRequest } from '../../../http/context.js';
-import { errors } from '../../../http/errors.js';
+import { errors } from '../../../errors.js';
 import { normalizeQuery, parseCollectionQuery, parseSelect, rejectUnsupported, type CollectionSpec } from '../../../http/odata.js';
 import { protectionWrite } from '../env.js';
 import { requireProtectionChanges } from '../serviceStatus.js';
