@@ -12,6 +12,7 @@ import { CompiledQuery, sql } from 'kysely';
 import type { Selectable } from 'kysely';
 import type { Store, Trx } from '../store/store.js';
 import type { JobTable } from '../store/schema.js';
+import { statesLeadingTo, type Machine } from '../stateMachine.js';
 
 export type JobRow = Selectable<JobTable>;
 
@@ -24,16 +25,16 @@ export const LEASE_MS = Math.max(1, Number(process.env.MAILVAULT_LEASE_MS) || 30
 type JobState = JobTable['state'];
 
 /** job.state: queued → running (claimed) → done | failed, and running → queued when paced work sleeps. */
-export const JOB_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
-  queued: ['running'],
-  running: ['queued', 'done', 'failed'],
-  done: [],
-  failed: [],
+export const JOB: Machine<JobState, 'claim' | 'sleep' | 'finish' | 'fail'> = {
+  queued: { claim: 'running' },
+  running: { sleep: 'queued', finish: 'done', fail: 'failed' },
+  done: {},
+  failed: {},
 };
 
 /** The states a job may be in to move to `to`. */
 function movingTo(to: JobState): JobState[] {
-  return (Object.keys(JOB_TRANSITIONS) as JobState[]).filter((from) => JOB_TRANSITIONS[from].includes(to));
+  return statesLeadingTo(JOB, to);
 }
 
 export class LeaseLost extends Error {

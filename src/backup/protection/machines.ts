@@ -1,18 +1,14 @@
 /**
- * The status machines of the protection control plane (spec §8.1-§8.5), one transition table each.
- * A missing entry means the event is refused in that state; callers turn a refusal into the
- * documented error for their operation. `deleted` means the entity goes away.
+ * The status machines of the protection control plane (spec §8.1-§8.5), one transition table each
+ * (src/stateMachine.ts: a missing entry refuses the event; `deleted` means the entity goes away).
  */
 import type { BulkJobStatus, PolicyStatus, RuleStatus, ServiceAppStatus, ServiceStatus, UnitStatus } from '../../graph/statuses.js';
 
 export type { BulkJobStatus, PolicyStatus, RuleStatus, ServiceAppStatus, ServiceStatus, UnitStatus };
 
-export type Machine<S extends string, E extends string> = Record<S, Partial<Record<E, S | 'deleted'>>>;
+import type { Machine } from '../../stateMachine.js';
 
-/** The next state, or undefined when `event` is not allowed in `from`. */
-export function transition<S extends string, E extends string>(machine: Machine<S, E>, from: S, event: E): S | 'deleted' | undefined {
-  return machine[from]?.[event];
-}
+export { transition, type Machine } from '../../stateMachine.js';
 
 /** Tenant service status (spec §8.1). `controllerLost`: no active service app remains. */
 export type ServiceStatusEvent = 'enableWithController' | 'enableWithoutController' | 'controllerLost' | 'lockExpired';

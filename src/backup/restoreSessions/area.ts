@@ -6,7 +6,7 @@ import type { SessionsUses } from './ports.js';
 
 export { RestoreSessionsService, RESTORE_ARTIFACT_JOB } from './service.js';
 export type { RestoreJobs, SessionsUses } from './ports.js';
-export { ARTIFACT_TRANSITIONS, SESSION_TRANSITIONS, BULK_REQUEST_TRANSITIONS, canMoveArtifact, canMoveSession, deriveSession } from './states.js';
+export { ARTIFACT, SESSION, BULK_REQUEST, canMoveArtifact, canMoveSession, deriveSession } from './states.js';
 
 /** Exchange restore sessions, their artifacts and bulk requests. */
 export function restoreSessionsArea(core: Core, uses: SessionsUses): Area<RestoreSessionsService> {

@@ -1,52 +1,57 @@
 /**
- * The restore state machines of spec §8.5-§8.6, one table each, and the one derivation of a
+ * The restore state machines of spec §8.5-§8.6, one transition table each (src/stateMachine.ts), and the one derivation of a
  * session's status, counters and completion time from its artifacts' statuses.
  */
 
 import type { ArtifactStatus, BulkRequestStatus, SessionStatus } from '../../graph/statuses.js';
+import { leadsTo, type Machine } from '../../stateMachine.js';
 
 export type { ArtifactStatus, BulkRequestStatus, SessionStatus };
 
 /** restoreSessionStatus: draft → activating → active → completed | completedWithError | failed. */
-export const SESSION_TRANSITIONS: Readonly<Record<SessionStatus, readonly SessionStatus[]>> = {
-  draft: ['activating'],
-  activating: ['active', 'completed', 'completedWithError', 'failed'],
-  active: ['completed', 'completedWithError', 'failed'],
-  completed: [],
-  completedWithError: [],
-  failed: [],
+export type SessionEvent = 'activate' | 'start' | 'complete' | 'completeWithError' | 'fail';
+export const SESSION: Machine<SessionStatus, SessionEvent> = {
+  draft: { activate: 'activating' },
+  activating: { start: 'active', complete: 'completed', completeWithError: 'completedWithError', fail: 'failed' },
+  active: { complete: 'completed', completeWithError: 'completedWithError', fail: 'failed' },
+  completed: {},
+  completedWithError: {},
+  failed: {},
 };
 
 /**
  * artifactRestoreStatus: added → scheduling → scheduled → inProgress → succeeded | failed. An artifact
  * that cannot even start (its restore point expired, its mailbox is gone) fails from scheduling or scheduled.
  */
-export const ARTIFACT_TRANSITIONS: Readonly<Record<ArtifactStatus, readonly ArtifactStatus[]>> = {
-  added: ['scheduling'],
-  scheduling: ['scheduled', 'failed'],
-  scheduled: ['inProgress', 'failed'],
-  inProgress: ['succeeded', 'failed'],
-  succeeded: [],
-  failed: [],
+export type ArtifactEvent = 'schedule' | 'queue' | 'start' | 'succeed' | 'fail';
+export const ARTIFACT: Machine<ArtifactStatus, ArtifactEvent> = {
+  added: { schedule: 'scheduling' },
+  scheduling: { queue: 'scheduled', fail: 'failed' },
+  scheduled: { start: 'inProgress', fail: 'failed' },
+  inProgress: { succeed: 'succeeded', fail: 'failed' },
+  succeeded: {},
+  failed: {},
 };
 
 /** restoreArtifactsBulkRequestStatus: active until the session is activated, then resolved. */
-export const BULK_REQUEST_TRANSITIONS: Readonly<Record<BulkRequestStatus, readonly BulkRequestStatus[]>> = {
-  active: ['completed', 'completedWithErrors'],
-  completed: [],
-  completedWithErrors: [],
+export type BulkRequestEvent = 'resolve' | 'resolveWithErrors';
+export const BULK_REQUEST: Machine<BulkRequestStatus, BulkRequestEvent> = {
+  active: { resolve: 'completed', resolveWithErrors: 'completedWithErrors' },
+  completed: {},
+  completedWithErrors: {},
 };
 
+/** The session's status is derived from its artifacts (deriveSession), so its changes are checked by outcome. */
 export function canMoveSession(from: SessionStatus, to: SessionStatus): boolean {
-  return SESSION_TRANSITIONS[from].includes(to);
+  return leadsTo(SESSION, from, to);
 }
 
 export function canMoveArtifact(from: ArtifactStatus, to: ArtifactStatus): boolean {
-  return ARTIFACT_TRANSITIONS[from].includes(to);
+  return leadsTo(ARTIFACT, from, to);
 }
 
 export function canMoveBulkRequest(from: BulkRequestStatus, to: BulkRequestStatus): boolean {
-  return BULK_REQUEST_TRANSITIONS[from].includes(to);
+  return leadsTo(BULK_REQUEST, from, to);
 }
 
 /** Sessions that count against the limit of 25 concurrently active sessions per tenant. */
