@@ -17,11 +17,12 @@ const ARTIFACT_COLUMNS = [
   'restored_item_count', 'created_at',
 ] as const satisfies ReadonlyArray<keyof ArtifactRow>;
 
-/**
- * A session row from the values of SESSION_COLUMNS in order: one object literal of a fixed shape,
- * compiled once from the column list (so the two cannot drift apart).
- */
-const sessionFromValues = new Function('v', `return { ${SESSION_COLUMNS.map((c, i) => `${c}: v[${i}]`).join(', ')} };`) as (v: unknown[]) => SessionRow;
+/** A session row from the values of SESSION_COLUMNS, in that order (one object literal of a fixed shape). */
+function sessionFromValues(v: unknown[]): SessionRow {
+  const row = {} as Record<(typeof SESSION_COLUMNS)[number], unknown>;
+  for (let i = 0; i < SESSION_COLUMNS.length; i++) row[SESSION_COLUMNS[i]] = v[i];
+  return row as SessionRow;
+}
 
 /** A row whose every column holds a placeholder, for compiling an insert once. */
 const placeholders = <C extends string>(columns: readonly C[]) => Object.fromEntries(columns.map((c) => [c, null])) as Record<C, null>;
