@@ -21,7 +21,7 @@ const HOST = /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-
 
 export function hostPolicy(config: Config): HostPolicy {
   const publicUrl = config.publicUrl ? new URL(config.publicUrl) : undefined;
-  const names = new Set<string>(config.allowedHosts.map((h) => h.toLowerCase()));
+  const names = new Set<string>(config.allowedHosts.map((h) => h.toLowerCase().replace(/\.$/, '')));
   if (publicUrl) names.add(publicUrl.hostname.toLowerCase());
   const loopbackOnly = isLoopback(config.host) || config.allowAnonymous;
   if (!loopbackOnly) {

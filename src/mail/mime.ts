@@ -6,6 +6,7 @@
  */
 import { Splitter } from '@zone-eu/mailsplit';
 import libmime from 'libmime';
+import iconv from 'iconv-lite';
 import addressparser from 'nodemailer/lib/addressparser/index.js';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { simpleParser } from 'mailparser';
@@ -171,13 +172,10 @@ function decodeName(name: string): string {
   }
 }
 
+/** Text in its declared charset, decoded as mailparser decodes a full body (iconv-lite): Node's TextDecoder reads windows-1252's 0x80-0x9F as control characters. */
 function decodeText(buf: Buffer, charset: string | false): string {
   const label = (charset || 'utf-8').toLowerCase();
-  try {
-    return new TextDecoder(label).decode(buf);
-  } catch {
-    return buf.toString('latin1');
-  }
+  return iconv.encodingExists(label) ? iconv.decode(buf, label) : buf.toString('latin1');
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', '#39': "'" };
