@@ -123,10 +123,13 @@ export function parseQuery(input: string): QueryNode {
   };
   const conjunction = (): QueryNode => {
     const start = peek().pos;
-    const parts = [primary()];
+    // A parenthesized conjunction joins this one (a -and b is associative), so its terms count toward the limit.
+    const parts: QueryNode[] = [];
+    const add = (n: QueryNode) => parts.push(...(n.kind === 'and' ? n.children : [n]));
+    add(primary());
     while (peek().t === 'op' && (peek() as { name: string }).name === 'and') {
       next();
-      parts.push(primary());
+      add(primary());
     }
     for (const p of ['Subject', 'Participants'] as const) {
       const n = parts.filter((x) => x.kind === 'text' && x.property === p).length;
